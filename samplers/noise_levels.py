@@ -1,0 +1,95 @@
+"""Noise-level algebra of ComfyUI's two parameterisations, in ComfyUI's own sigma units.
+
+A noisy latent at level sigma is ``x = a(sigma) * x0 + b(sigma) * eps`` with ``b(sigma) = sigma`` and
+
+* EPS / V (and EDM):  ``a(sigma) = 1``          (variance exploding; VP models after dividing by sqrt(1 + sigma^2))
+* FLOW (ComfyUI CONST): ``a(sigma) = 1 - sigma``  (rectified flow; sigma in [0, 1])
+
+All coefficients are computed in float64 Python arithmetic and applied to tensors once, so that a
+step and its algebraic inverse cancel to the last bits of fp32.
+
+Paper references: Nie et al. 2311.01410, Eq. (6) (the DDIM-eta step) and Eq. (7) (Markov forward chain).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Parameterization:
+    """How clean signal and noise mix at a noise level (see module docstring)."""
+
+    name: str
+
+    def alpha(self, sigma: float) -> float:
+        """Signal coefficient ``a(sigma)``."""
+        return 1.0 if self.name == "eps" else 1.0 - sigma
+
+    def max_sigma(self) -> float:
+        return math.inf if self.name == "eps" else 1.0
+
+    def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, sigma: float) -> torch.Tensor:
+        """Sample of q(x_sigma | x0): ``a x0 + sigma noise``."""
+        return self.alpha(sigma) * x0 + sigma * noise
+
+    def eps_from_x0(self, x: torch.Tensor, x0: torch.Tensor, sigma: float) -> torch.Tensor:
+        """The noise that ``x`` at level ``sigma`` implies for a given clean estimate ``x0``."""
+        return (x - self.alpha(sigma) * x0) / sigma
+
+    def transition(self, sigma_from: float, sigma_to: float) -> tuple[float, float]:
+        """Markov forward transition q(x_to | x_from) = N(ratio * x_from, std^2 I), sigma_from < sigma_to.
+
+        Composes exactly: going 0 -> s -> t gives the marginal q(x_t | x0) (Eq. 7 of 2311.01410).
+        """
+        ratio = self.alpha(sigma_to) / self.alpha(sigma_from)
+        variance = sigma_to**2 - (ratio * sigma_from) ** 2
+        return ratio, math.sqrt(max(variance, 0.0))
+
+    def posterior(self, sigma_t: float, sigma_s: float) -> tuple[float, float, float]:
+        """Gaussian posterior q(x_s | x_t, x0) for sigma_s < sigma_t.
+
+        Returns ``(c_xt, c_x0, std)`` with mean ``c_xt * x_t + c_x0 * x0``.
+        """
+        ratio, trans_std = self.transition(sigma_s, sigma_t)
+        var_t = sigma_t**2
+        c_xt = ratio * sigma_s**2 / var_t
+        c_x0 = self.alpha(sigma_s) * trans_std**2 / var_t
+        return c_xt, c_x0, sigma_s * trans_std / sigma_t
+
+    def ddim_coefficients(self, sigma_t: float, sigma_s: float, eta: float) -> tuple[float, float, float]:
+        """One generic DDIM-eta step from sigma_t down to sigma_s (Eq. 6 of 2311.01410).
+
+        ``x_s = a_s x0_hat + c_eps eps_hat + std w`` with ``std = eta * posterior std``:
+        eta = 0 is the deterministic DDIM / Euler ODE step, eta = 1 the DDPM posterior ("SDE").
+        Returns ``(a_s, c_eps, std)``.
+        """
+        if not 0.0 <= eta <= 1.0:
+            raise ValueError(f"eta must lie in [0, 1], got {eta}")
+        std = eta * self.posterior(sigma_t, sigma_s)[2]
+        c_eps = math.sqrt(max(sigma_s**2 - std**2, 0.0))
+        return self.alpha(sigma_s), c_eps, std
+
+    def ddim_mean(self, x_t: torch.Tensor, x0_hat: torch.Tensor, sigma_t: float, sigma_s: float,
+                  eta: float) -> tuple[torch.Tensor, float]:
+        """Deterministic part of the DDIM-eta step and the std of its noise term."""
+        a_s, c_eps, std = self.ddim_coefficients(sigma_t, sigma_s, eta)
+        eps_hat = self.eps_from_x0(x_t, x0_hat, sigma_t)
+        return a_s * x0_hat + c_eps * eps_hat, std
+
+
+EPS = Parameterization("eps")
+FLOW = Parameterization("flow")
+PARAMETERIZATIONS = {"eps": EPS, "v": EPS, "flow": FLOW, "const": FLOW}
+
+
+def parameterization(name: str | Parameterization) -> Parameterization:
+    """Look up a parameterisation by name: 'eps', 'v' (same noise algebra as eps), 'flow' or 'const'."""
+    if isinstance(name, Parameterization):
+        return name
+    try:
+        return PARAMETERIZATIONS[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown parameterisation {name!r}; allowed: {sorted(PARAMETERIZATIONS)}") from None

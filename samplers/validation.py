@@ -1,0 +1,49 @@
+"""Input checks shared by every method: each failure names the input and what is allowed."""
+from __future__ import annotations
+
+import torch
+
+from .noise_levels import Parameterization
+
+
+class InputError(ValueError):
+    """Bad user input (shapes, schedules, values), reported before any model call."""
+
+
+def check_sigmas(sigmas, param: Parameterization, name: str = "sigmas") -> list[float]:
+    """A sampling schedule: 1-D, at least 2 entries, finite, strictly decreasing, ending at >= 0."""
+    values = torch.as_tensor(sigmas).detach().to("cpu", torch.float64)
+    if values.ndim != 1 or values.numel() < 2:
+        raise InputError(f"{name}: need a 1-D schedule with at least 2 noise levels (1 step), "
+                         f"got shape {tuple(values.shape)}")
+    if not torch.isfinite(values).all():
+        raise InputError(f"{name}: every noise level must be finite, got {values.tolist()}")
+    if (values[1:] >= values[:-1]).any():
+        raise InputError(f"{name}: noise levels must be strictly decreasing (high noise first, as "
+                         f"BasicScheduler gives them); got {values.tolist()}. Do not flip the sigmas.")
+    if values[-1] < 0:
+        raise InputError(f"{name}: noise levels must be >= 0, got {values.tolist()}")
+    if values[0] > param.max_sigma():
+        raise InputError(f"{name}: a {param.name} model needs noise levels <= {param.max_sigma()}, "
+                         f"got {values[0].item()}")
+    return values.tolist()
+
+
+def check_latent(x: torch.Tensor, name: str = "latent") -> None:
+    if not isinstance(x, torch.Tensor) or x.ndim < 3:
+        raise InputError(f"{name}: expected a batched latent tensor [B, C, ...], got "
+                         f"{type(x).__name__} {tuple(getattr(x, 'shape', ()))}")
+    if not torch.isfinite(x).all():
+        raise InputError(f"{name}: contains NaN or infinite values")
+
+
+def check_mask(mask: torch.Tensor | None, latent_shape: torch.Size, name: str = "mask") -> None:
+    """A mask must broadcast over the latent: [B or 1, C or 1, *spatial dims of the latent]."""
+    if mask is None:
+        return
+    if mask.ndim != len(latent_shape) or mask.shape[2:] != latent_shape[2:] or \
+            mask.shape[0] not in (1, latent_shape[0]) or mask.shape[1] not in (1, latent_shape[1]):
+        raise InputError(f"{name}: shape {tuple(mask.shape)} does not match the latent "
+                         f"{tuple(latent_shape)}; allowed: [B or 1, C or 1, {', '.join(map(str, latent_shape[2:]))}]")
+    if not torch.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
+        raise InputError(f"{name}: values must lie in [0, 1] (1 = editable)")
