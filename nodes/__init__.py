@@ -1,0 +1,11 @@
+"""ComfyUI nodes (V3 schema): thin adapters from GUIDER/MODEL/LATENT/SIGMAS to the plain-torch core."""
+from comfy_api.latest import ComfyExtension, io
+
+from . import cycle_sde
+
+NODES: list[type[io.ComfyNode]] = [*cycle_sde.NODES]
+
+
+class SDEEditExtension(ComfyExtension):
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        return NODES

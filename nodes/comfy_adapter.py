@@ -1,0 +1,99 @@
+"""The only place that knows ComfyUI's sampler internals: guider -> denoiser, model type -> parameterisation,
+step callbacks (progress bar, previews, interrupt), schedules."""
+from __future__ import annotations
+
+import comfy.model_management
+import comfy.model_sampling
+import comfy.sample
+import comfy.samplers
+import comfy.utils
+import latent_preview
+import torch
+
+from ..samplers import EPS, FLOW, InputError, Parameterization
+
+
+def parameterization_of(model_sampling) -> Parameterization:
+    """CONST (SD3, Flux, ...) is the flow parameterisation; EPS, V, EDM share x = x0 + sigma * eps."""
+    if isinstance(model_sampling, comfy.model_sampling.CONST):
+        return FLOW
+    if isinstance(model_sampling, (comfy.model_sampling.EPS, comfy.model_sampling.COSMOS_RFLOW)):
+        return EPS
+    raise InputError(f"model: its sampling type {type(model_sampling).__name__} is not supported; "
+                     "supported: EPS, V-prediction, EDM (SD1.x, SD2.x, SDXL) and CONST flow (SD3.x, Flux, ...)")
+
+
+def guider_denoiser(model_wrap, extra_args: dict):
+    """The guider as a core denoiser ``(x, sigma) -> x0`` (CFG, ControlNets, hooks and patches included)."""
+    model_options, seed = extra_args.get("model_options", {}), extra_args.get("seed")
+
+    def denoise(x, sigma):
+        return model_wrap(x, sigma, model_options=model_options, seed=seed)
+
+    return denoise
+
+
+def step_callback(callback, total_steps: int, offset: int = 0):
+    """Turn core step reports into ComfyUI's ``callback(step, x0, x, total)`` and honour interrupts."""
+    def report(info):
+        comfy.model_management.throw_exception_if_processing_interrupted()
+        if callback is not None:
+            callback(offset + info["i"], info["denoised"], info["x"], total_steps)
+
+    return report
+
+
+def progress_callback(model, total_steps: int):
+    """ComfyUI's progress bar with latent previews, for nodes that sample without SamplerCustomAdvanced."""
+    return latent_preview.prepare_callback(model, total_steps)
+
+
+def progress_enabled() -> bool:
+    return comfy.utils.PROGRESS_BAR_ENABLED
+
+
+def schedule(model, scheduler: str, steps: int, denoise: float) -> torch.Tensor:
+    """BasicScheduler's sigmas: ``steps`` steps run from ``denoise`` (t0) of the full schedule down to 0."""
+    if steps < 1:
+        raise InputError(f"steps: must be >= 1, got {steps}")
+    if not 0.0 < denoise <= 1.0:
+        raise InputError(f"t0: must lie in (0, 1], got {denoise}")
+    total = max(steps, int(steps / denoise))
+    sigmas = comfy.samplers.calculate_sigmas(model.get_model_object("model_sampling"), scheduler, total).cpu()
+    return sigmas[-(steps + 1):]
+
+
+def model_latent(model, latent: dict) -> torch.Tensor:
+    """LATENT samples with the channel fix-up SamplerCustomAdvanced applies (empty latents for any model)."""
+    return comfy.sample.fix_empty_latent_channels(model, latent["samples"])
+
+
+def to_model_space(model, samples: torch.Tensor) -> torch.Tensor:
+    return model.get_model_object("process_latent_in")(samples)
+
+
+def to_latent_space(model, samples: torch.Tensor) -> torch.Tensor:
+    return model.get_model_object("process_latent_out")(samples)
+
+
+def intermediate_device():
+    return comfy.model_management.intermediate_device()
+
+
+def check_model_type(model_wrap, parameterization: Parameterization) -> None:
+    actual = parameterization_of(model_wrap.inner_model.model_sampling)
+    if actual != parameterization:
+        raise InputError(f"guider: its model is a {actual.name} model but the trajectory was recorded with a "
+                         f"{parameterization.name} model; replay with the model family used for inversion")
+
+
+def zeroed_conditioning(conditioning):
+    """ConditioningZeroOut: the same conditioning with every tensor set to zero (an empty negative)."""
+    out = []
+    for tensor, extras in conditioning:
+        extras = extras.copy()
+        for key in ("pooled_output", "conditioning_lyrics"):
+            if isinstance(extras.get(key), torch.Tensor):
+                extras[key] = torch.zeros_like(extras[key])
+        out.append([torch.zeros_like(tensor), extras])
+    return out

@@ -1,0 +1,122 @@
+"""ComfyUI-tier helpers: import a ComfyUI checkout on the CPU and build tiny random-weight models.
+
+Used by the ``comfyui``-marked tests (in-process) and by the test-only custom node pack
+``tests/comfy_test_nodes`` (over HTTP). Nothing here is downloaded: every model is built from a
+config with seeded weights.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+
+def import_comfyui(root: str | os.PathLike | None = None):
+    """Put a ComfyUI checkout on sys.path and select the CPU before ``comfy.model_management`` loads."""
+    root = str(root or os.environ["COMFYUI_ROOT"])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    import comfy.cli_args
+    comfy.cli_args.args.cpu = True
+    import comfy.model_management  # noqa: F401  (after the CPU switch)
+    return root
+
+
+def init_weights(module: torch.nn.Module, seed: int = 0) -> None:
+    """ComfyUI builds layers without initialising them: 1-D weights/scales 1, biases 0, matrices N(0, 0.02)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            if name.endswith("bias"):
+                param.zero_()
+            elif param.ndim <= 1:
+                param.fill_(1.0)
+            else:
+                param.copy_(torch.randn(param.shape, generator=generator) * 0.02)
+
+
+TINY_SD20_UNET = {
+    "model_channels": 320, "in_channels": 4, "out_channels": 4, "num_res_blocks": [1], "channel_mult": [1],
+    "transformer_depth": [1], "transformer_depth_output": [0, 0], "transformer_depth_middle": -2,
+    "context_dim": 1024, "use_linear_in_transformer": True, "adm_in_channels": None, "image_size": 32,
+    "use_spatial_transformer": True, "legacy": False, "use_temporal_attention": False,
+    "use_temporal_resblock": False, "num_head_channels": 64,
+}
+
+TINY_FLUX = {
+    "image_model": "flux", "in_channels": 16, "out_channels": 16, "vec_in_dim": 32, "context_in_dim": 32,
+    "hidden_size": 64, "mlp_ratio": 2.0, "num_heads": 2, "depth": 1, "depth_single_blocks": 1,
+    "axes_dim": [8, 12, 12], "theta": 10000, "patch_size": 2, "qkv_bias": True, "guidance_embed": True,
+}
+
+
+def tiny_taesd_state_dict(latent_channels: int, seed: int = 1) -> dict:
+    from comfy.taesd.taesd import TAESD
+    vae = TAESD(latent_channels=latent_channels)
+    init_weights(vae, seed)
+    return vae.state_dict()
+
+
+def write_tiny_sd_checkpoint(path: str | os.PathLike, seed: int = 0) -> Path:
+    """A tiny SD2-detectable (EPS) checkpoint with a TAESD VAE and no text encoder (about 32 MB)."""
+    import comfy.supported_models
+    import safetensors.torch
+
+    config = comfy.supported_models.SD20(dict(TINY_SD20_UNET))
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({})
+    init_weights(model.diffusion_model, seed)
+    state = {"model.diffusion_model." + k: v.half() for k, v in model.diffusion_model.state_dict().items()}
+    state.update({"first_stage_model." + k: v for k, v in tiny_taesd_state_dict(4).items()})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safetensors.torch.save_file(state, str(path))
+    return path
+
+
+def write_tiny_flux_vae(path: str | os.PathLike) -> Path:
+    """A 16-channel TAESD (taef1-shaped) VAE with random weights, loadable by VAELoader."""
+    import safetensors.torch
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safetensors.torch.save_file(tiny_taesd_state_dict(16), str(path))
+    return path
+
+
+def tiny_flux_model(seed: int = 0):
+    """A tiny Flux (CONST) ModelPatcher built in Python: checkpoint detection needs hidden size 3072."""
+    import comfy.model_management as mm
+    import comfy.model_patcher
+    import comfy.supported_models
+
+    import comfy.ldm.flux.model
+
+    unet_config = dict(TINY_FLUX)
+    if "txt_ids_dims" in comfy.ldm.flux.model.FluxParams.__dataclass_fields__:  # newer than 0.3.x
+        unet_config["txt_ids_dims"] = []
+    config = comfy.supported_models.Flux(unet_config)
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({})
+    init_weights(model.diffusion_model, seed)
+    return comfy.model_patcher.ModelPatcher(model, load_device=mm.get_torch_device(),
+                                            offload_device=mm.unet_offload_device())
+
+
+def sd2_conditioning(seed: int = 0, tokens: int = 4):
+    generator = torch.Generator().manual_seed(seed)
+    return [[torch.randn(1, tokens, 1024, generator=generator), {}]]
+
+
+def flux_conditioning(seed: int = 0, tokens: int = 8, guidance: float = 3.5):
+    generator = torch.Generator().manual_seed(seed)
+    return [[torch.randn(1, tokens, 32, generator=generator),
+             {"pooled_output": torch.randn(1, 32, generator=generator), "guidance": guidance}]]
+
+
+def call_node(node_class, **inputs) -> tuple:
+    """Run a node class in-process, V1 (``FUNCTION``) or V3 (``execute``), and return its outputs."""
+    if hasattr(node_class, "define_schema"):
+        return tuple(node_class.execute(**inputs).args)
+    return tuple(getattr(node_class(), node_class.FUNCTION)(**inputs))
