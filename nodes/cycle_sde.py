@@ -54,11 +54,22 @@ class CycleSDEReplaySampler(comfy.samplers.Sampler):
         adapter.check_model_type(model_wrap, trajectory.parameterization)
         x_start = None
         if self.start_latent is not None:
-            x_start = model_wrap.inner_model.process_latent_in(self.start_latent.to(latent_image))
+            x_start = self.edited_start(model_wrap.inner_model, latent_image)
         x = cycle_sde_replay(adapter.guider_denoiser(model_wrap, extra_args), trajectory, x_start=x_start,
                              mask=denoise_mask, device=latent_image.device, dtype=latent_image.dtype,
                              callback=adapter.step_callback(callback, len(sigmas) - 1))
         return model_wrap.inner_model.model_sampling.inverse_noise_scaling(sigmas[-1], x)
+
+    def edited_start(self, model, latent_image):
+        """The start state as the recorded one plus the edit made to Cycle-SDE Invert's noisy_latent.
+
+        Taking the difference in the LATENT's scale keeps an unmodified noisy_latent bit-exact (its
+        scale round trip would otherwise add rounding that the reverse dynamics amplify).
+        """
+        recorded = self.trajectory.start_state(latent_image.device, latent_image.dtype)
+        as_output = model.process_latent_out(recorded)
+        edit = model.process_latent_in(self.start_latent.to(latent_image)) - model.process_latent_in(as_output)
+        return recorded + edit
 
 
 def invert(guider, sigmas, latent: dict, seed: int, eta: float, storage_dtype=torch.float32, callback=None):
