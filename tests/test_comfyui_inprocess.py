@@ -13,6 +13,7 @@ if os.environ.get("COMFYUI_ROOT"):
     import comfy.model_management
     import comfy.samplers
     import comfy.sd
+    import comfy.utils
     from comfy_extras import nodes_custom_sampler as custom
 
     from sde_edit.nodes import cycle_sde
@@ -187,3 +188,17 @@ def test_interrupt_stops_cleanly(sd_model):
             invert(guider(model, source, negative, 1.0), sigmas_for(model, scheduler), latent)
     finally:
         comfy.model_management.interrupt_current_processing(False)
+
+
+def test_progress_bar_reports_every_step_with_previews(sd_model):
+    model, source, target, negative, channels, scheduler = family("sd", sd_model, None)
+    updates = []
+    previous = comfy.utils.PROGRESS_BAR_HOOK
+    comfy.utils.set_progress_bar_global_hook(lambda value, total, preview, *a, **k: updates.append((value, total)))
+    try:
+        harness.call_node(cycle_sde.CycleSDEEdit, model=model, source=source, target=target,
+                          latent={"samples": torch.randn(1, 4, 8, 8)}, steps=4, t0=0.7, cfg=2.0,
+                          scheduler="normal", seed=0, eta=1.0)
+    finally:
+        comfy.utils.set_progress_bar_global_hook(previous)
+    assert updates == [(i, 8) for i in range(1, 9)]
