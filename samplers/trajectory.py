@@ -84,30 +84,50 @@ class Trajectory:
                              f"{tuple(self.latent_shape)}; invert this latent first")
 
 
-def _sigma_batch(x: torch.Tensor, sigma: float) -> torch.Tensor:
+def sigma_batch(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """The noise level as the [B] tensor the denoiser protocol takes."""
     return torch.full((x.shape[0],), sigma, dtype=x.dtype, device=x.device)
 
 
-def _noise_like(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def anchored_step(param: Parameterization, x: torch.Tensor, x0_hat: torch.Tensor, sigma: float,
+                  sigma_next: float, eta: float, recorded_next: torch.Tensor | None = None,
+                  recorded_mean: torch.Tensor | None = None) -> torch.Tensor:
+    """One reverse DDIM-eta step; with a recorded step, in deviation form (Eqs. 6 and 8).
+
+    ``recorded_next + (mean(x) - recorded_mean)`` equals ``mean(x) + std * w`` for the recorded noise w,
+    and is bit-exactly ``recorded_next`` when ``x`` is the recorded state.
+    """
+    mean, _ = param.ddim_mean(x, x0_hat, sigma, sigma_next, eta)
+    return mean if recorded_mean is None else recorded_next + (mean - recorded_mean)
+
+
+def pin_to_recorded(x: torch.Tensor, mask: torch.Tensor | None, recorded: torch.Tensor) -> torch.Tensor:
+    """Keep the region outside ``mask`` (1 = editable) on the recorded trajectory."""
+    return x if mask is None else mask * x + (1 - mask) * recorded
+
+
+def noise_like(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Seeded Gaussian drawn on the CPU (device independent), moved to x's device and dtype."""
     return torch.randn(x.shape, generator=generator, dtype=torch.float32).to(x.device, x.dtype)
 
 
-def record_forward_chain(x0: torch.Tensor, sigmas, param, seed: int) -> torch.Tensor:
+def record_forward_chain(x0: torch.Tensor, sigmas, param, seed: int = 0,
+                         generator: torch.Generator | None = None) -> torch.Tensor:
     """Markov forward chain from ``x0`` (sigma = 0) up the schedule; Eq. (7) of 2311.01410.
 
+    Noise comes from ``generator`` if given, else from a CPU generator seeded with ``seed``.
     Returns the states at ``sigmas`` (descending, as the schedule), shape [len(sigmas), *x0.shape].
     """
     param = parameterization(param)
     values = check_sigmas(sigmas, param)
     check_latent(x0, "latent")
-    generator = torch.Generator("cpu").manual_seed(int(seed))
+    generator = generator or torch.Generator("cpu").manual_seed(int(seed))
     states = [None] * len(values)
     x, level = x0, 0.0
     for k in reversed(range(len(values))):
         if values[k] > level:
             ratio, std = param.transition(level, values[k])
-            x = ratio * x + std * _noise_like(x, generator)
+            x = ratio * x + std * noise_like(x, generator)
             level = values[k]
         states[k] = x
     return torch.stack(states)
@@ -127,7 +147,7 @@ def cycle_sde_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, eta
         raise InputError(f"eta: must lie in [0, 1] (0 = ODE/DDIM, 1 = DDPM/SDE), got {eta}")
     storage_dtype = storage_dtype or x0.dtype
     if eta == 0.0:
-        states = _ddim_invert(denoiser, x0, values, param, callback)
+        states = ddim_invert(denoiser, x0, values, param, callback)
         states = states.to(storage_device, storage_dtype)
         return Trajectory(tuple(values), states, None, param, 0.0, int(seed))
 
@@ -135,7 +155,7 @@ def cycle_sde_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, eta
     means = []
     for k in range(len(values) - 1):
         x_k = states[k].to(x0.device, x0.dtype)
-        x0_hat = denoiser(x_k, _sigma_batch(x_k, values[k]))
+        x0_hat = denoiser(x_k, sigma_batch(x_k, values[k]))
         mean, _ = param.ddim_mean(x_k, x0_hat, values[k], values[k + 1], eta)
         means.append(mean.to(storage_device, storage_dtype))
         if callback is not None:
@@ -143,10 +163,12 @@ def cycle_sde_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, eta
     return Trajectory(tuple(values), states, torch.stack(means), param, float(eta), int(seed))
 
 
-def _ddim_invert(denoiser, x0, values, param, callback) -> torch.Tensor:
+def ddim_invert(denoiser: Denoiser, x0: torch.Tensor, values: list[float], param: Parameterization,
+                callback: Callback | None = None) -> torch.Tensor:
     """DDIM inversion (the ODE baseline): step up with the model evaluated at the lower level.
 
     From sigma = 0 the noise is read at the upper level (the diffusers DDIMInverseScheduler rule).
+    Returns the states at the descending schedule ``values``.
     """
     levels = list(reversed(values))
     if levels[0] > 0:
@@ -155,10 +177,10 @@ def _ddim_invert(denoiser, x0, values, param, callback) -> torch.Tensor:
     recorded = {0.0: x0}
     for step, (low, high) in enumerate(zip(levels[:-1], levels[1:])):
         if low > 0:
-            x0_hat = denoiser(x, _sigma_batch(x, low))
+            x0_hat = denoiser(x, sigma_batch(x, low))
             eps_hat = param.eps_from_x0(x, x0_hat, low)
         else:
-            x0_model = denoiser(x, _sigma_batch(x, high))
+            x0_model = denoiser(x, sigma_batch(x, high))
             x0_hat, eps_hat = x, param.eps_from_x0(x, x0_model, high)
         x = param.alpha(high) * x0_hat + high * eps_hat
         recorded[high] = x
@@ -189,18 +211,14 @@ def cycle_sde_replay(denoiser: Denoiser, trajectory: Trajectory, *, x_start: tor
     def recorded(k):
         return trajectory.states[k].to(device, dtype)
 
-    def pin(x, k):
-        return x if mask is None else mask * x + (1 - mask) * recorded(k)
-
     if mask is not None:
         mask = mask.to(device, dtype)
-    x = pin(x_start if x_start is not None else recorded(0), 0)
+    x = pin_to_recorded(x_start if x_start is not None else recorded(0), mask, recorded(0))
     for k in range(trajectory.steps):
-        x0_hat = denoiser(x, _sigma_batch(x, values[k]))
-        mean, _ = param.ddim_mean(x, x0_hat, values[k], values[k + 1], trajectory.eta)
-        if trajectory.source_means is not None:
-            mean = recorded(k + 1) + (mean - trajectory.source_means[k].to(device, dtype))
-        x = pin(mean, k + 1)
+        x0_hat = denoiser(x, sigma_batch(x, values[k]))
+        source_mean = None if trajectory.source_means is None else trajectory.source_means[k].to(device, dtype)
+        x = anchored_step(param, x, x0_hat, values[k], values[k + 1], trajectory.eta, recorded(k + 1), source_mean)
+        x = pin_to_recorded(x, mask, recorded(k + 1))
         if callback is not None:
             callback({"i": k, "x": x, "sigma": values[k], "sigma_next": values[k + 1], "denoised": x0_hat})
     return x

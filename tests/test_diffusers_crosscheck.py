@@ -25,6 +25,10 @@ from sde_edit.samplers import EPS, FLOW
 SHAPE = (2, 4, 8, 8)
 SD_BETAS = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
 TOL = {"float32": 1e-6, "float64": 1e-12}
+# DDPMScheduler with its stock float32 table: its coefficient 1 - abar_t / abar_prev cancels badly on the
+# last, short steps (t=10 -> 0: abar 0.9904 -> 0.9991, condition ~115), which costs diffusers itself ~3e-6
+# relative; the float64-table run of the same test shows the algebra agrees to 1e-12.
+DDPM_TOL = {"float32": 1e-5, "float64": 1e-12}
 
 
 def rel_err(ours: torch.Tensor, ref: torch.Tensor) -> float:
@@ -107,8 +111,10 @@ def test_ddim_step_matches_diffusers(eta, prediction_type, set_alpha_to_one, tab
             wrong_s = sigma_of(sched.alphas_cumprod[0]) if set_alpha_to_one else 0.0
         miss = rel_err(ours_vp_step(x_vp, out, sigma_t, wrong_s, eta, w, prediction_type), ref)
         assert miss > 10 * tol, f"t={t}: an off-by-one noise level is not detected ({miss:.3e})"
-        # Near miss 2: the noise term must matter when eta > 0 and the step is not into sigma 0.
-        if eta > 0 and sigma_s > 0:
+        # Near miss 2: the noise term must matter when eta > 0 and the step really lowers the noise.
+        # (With set_alpha_to_one=False the last step goes from abar[0] to final_alpha = abar[0]: a step
+        # of zero length, zero variance, whose output is the input; ours reproduces that too.)
+        if eta > 0 and 0 < sigma_s < sigma_t:
             miss = rel_err(ours_vp_step(x_vp, out, sigma_t, sigma_s, eta, torch.zeros_like(w), prediction_type), ref)
             assert miss > 1e-3, f"t={t}: the noise term is not exercised ({miss:.3e})"
         checked += 1
@@ -142,7 +148,7 @@ def test_ddpm_step_is_ddim_eta_one(prediction_type, table):
                           prediction_type=prediction_type)
     _promote(sched, table, "alphas_cumprod", "one")
     sched.set_timesteps(timesteps=DDPM_TIMESTEPS)  # custom: prev_t is the next entry, -1 (abar = 1) at the end
-    tol = TOL[table]
+    tol = DDPM_TOL[table]
     gen = torch.Generator().manual_seed(99)
     for i, t in enumerate(DDPM_TIMESTEPS):
         prev = DDPM_TIMESTEPS[i + 1] if i + 1 < len(DDPM_TIMESTEPS) else -1
