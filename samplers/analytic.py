@@ -59,14 +59,15 @@ class GaussianMixture:
         a = torch.tensor([param.alpha(float(v)) for v in sigma], dtype=torch.float64,
                          device=flat.device).view(b, 1)
         var = a**2 * s2.view(1, -1) + sig**2                                   # [B, K]
-        residual = flat[:, None, :] - a[:, :, None] * mu[None]                 # [B, K, D]
-        dist2 = residual.pow(2).sum(-1)                                       # [B, K]
+        # ||x - a mu_k||^2 by matmul: the data sets can hold hundreds of images.
+        dist2 = (flat.pow(2).sum(1, keepdim=True) - 2 * a * flat @ mu.T
+                 + a**2 * mu.pow(2).sum(1)[None]).clamp_min(0)                 # [B, K]
         dim = flat.shape[1]
         logits = self.log_weights.to(flat.device)[None] - 0.5 * dist2 / var - 0.5 * dim * var.log()
         resp = torch.softmax(logits, dim=1)                                   # [B, K]
-        gain = (a * s2.view(1, -1) / var)[:, :, None]                         # [B, K, 1]
-        component_means = mu[None] + gain * residual                          # [B, K, D]
-        out = (resp[:, :, None] * component_means).sum(1)
+        gain = resp * a * s2.view(1, -1) / var                                # r_k a s_k^2 / var_k
+        # sum_k r_k (mu_k + g_k (x - a mu_k)) = r @ mu + (sum_k r_k g_k) x - a (r g) @ mu
+        out = resp @ mu + gain.sum(1, keepdim=True) * flat - a * (gain @ mu)
         return out.reshape(x.shape).to(x.dtype)
 
     def denoiser(self, param) -> Denoiser:

@@ -1,0 +1,187 @@
+"""SDE-Drag (Nie et al. 2311.01410, Sec. 4): point dragging by copy-and-paste of the noisy latent at t0,
+then Cycle-SDE sampling; gradient-free, so it runs inside ComfyUI's inference mode.
+
+For every sub-drag: record a fresh forward chain from the current latent up to t0 (Eq. 7), copy the
+window around each handle to its target (Eq. 12: target <- alpha * source window, source <- beta * source
+window + sqrt(1 - beta^2) * noise), then sample back with Cycle-SDE, the recorded noise being solved under
+the sampling denoiser itself (Eq. 8) in the same batched call as the current state. A mask (1 = editable)
+pins the rest to the recorded chain, so the output equals the source outside it.
+
+Guided denoiser protocol: ``guided(x, sigma, cfg) -> x0`` (the CFG scale changes per step: it rises
+linearly from 1 at the last step to ``cfg`` at t0).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .noise_levels import parameterization
+from .trajectory import (Callback, Denoiser, anchored_step, ddim_invert, noise_like, pin_to_recorded,
+                         record_forward_chain, sigma_batch)
+from .validation import InputError, check_latent, check_mask, check_sigmas
+
+GuidedDenoiser = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
+Point = tuple[int, int]
+Pair = tuple[Point, Point]
+
+
+@dataclass(frozen=True)
+class DragSettings:
+    """Defaults of the paper's DragBench script (spec table 2.5), LoRA aside."""
+
+    alpha: float = 1.1          # target amplification
+    beta: float = 0.3           # source signal kept (noise weight sqrt(1 - beta^2))
+    radius: int = 5             # window half-size in latent cells
+    subdrag_step: float = 2.0   # latent cells per sub-drag
+    cfg: float = 3.0            # CFG at t0 (1 at the last step)
+    eta: float = 1.0            # 1 = SDE-Drag, 0 = ODE-Drag baseline
+
+
+def parse_drag_points(text: str, width: int, height: int) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Parse ``{"pairs": [{"source": [x, y], "target": [x, y]}, ...]}`` (image pixels) and check bounds."""
+    try:
+        data = json.loads(text)
+    except (TypeError, json.JSONDecodeError) as error:
+        raise InputError(f'drag_points: not valid JSON ({error}); expected {{"pairs": [{{"source": [x, y], '
+                         f'"target": [x, y]}}, ...]}} in image pixels') from None
+    pairs = data.get("pairs") if isinstance(data, dict) else None
+    if not isinstance(pairs, list):
+        raise InputError('drag_points: expected an object with a "pairs" list, '
+                         'e.g. {"pairs": [{"source": [120, 200], "target": [180, 200]}]}')
+    if not pairs:
+        raise InputError("drag_points: no pairs; place at least one handle and its target")
+    parsed = []
+    for i, pair in enumerate(pairs, start=1):
+        points = []
+        for role in ("source", "target"):
+            point = pair.get(role) if isinstance(pair, dict) else None
+            if not (isinstance(point, (list, tuple)) and len(point) == 2 and
+                    all(isinstance(v, (int, float)) and math.isfinite(v) for v in point)):
+                raise InputError(f"drag_points: pair {i} needs a {role} [x, y] of two numbers, got {point!r}")
+            x, y = float(point[0]), float(point[1])
+            if not (0 <= x < width and 0 <= y < height):
+                raise InputError(f"drag_points: pair {i} {role} ({x:g}, {y:g}) lies outside the "
+                                 f"{width}x{height} image (x in [0, {width}), y in [0, {height}))")
+            points.append((x, y))
+        parsed.append((points[0], points[1]))
+    return parsed
+
+
+def pixels_to_cells(pairs, downscale: int) -> list[Pair]:
+    """Image pixels to latent cells by integer division (8 for SD and Flux VAEs)."""
+    def cell(point):
+        return int(point[0] // downscale), int(point[1] // downscale)
+    return [(cell(s), cell(t)) for s, t in pairs]
+
+
+def plan_subdrags(pairs: list[Pair], step: float) -> list[list[Pair]]:
+    """Split the drags into m sub-drags whose longest move is closest to ``step`` cells (spec 2.3).
+
+    Every pair moves its own fraction i/m of its displacement, truncated toward zero.
+    """
+    longest = max(math.hypot(t[0] - s[0], t[1] - s[1]) for s, t in pairs)
+    m = 1
+    if longest > step:
+        m = math.floor(longest / step)
+        if abs(longest / m - step) > abs(longest / (m + 1) - step):
+            m += 1
+
+    def along(s, t, fraction):
+        return (s[0] + int(fraction * (t[0] - s[0])), s[1] + int(fraction * (t[1] - s[1])))
+
+    return [[(along(s, t, i / m), along(s, t, (i + 1) / m)) for s, t in pairs] for i in range(m)]
+
+
+def copy_and_paste(x: torch.Tensor, pairs: list[Pair], radius: int, alpha: float, beta: float,
+                   generator: torch.Generator) -> torch.Tensor:
+    """Eq. (12): per pair, in order, paste ``alpha *`` the source window at the target and re-noise the source.
+
+    The window is clipped per side so both copies stay inside the latent; the target is written last.
+    """
+    x = x.clone()
+    height, width = x.shape[-2:]
+    for (sx, sy), (tx, ty) in pairs:
+        left, right = min(radius, sx, tx), min(radius, width - 1 - sx, width - 1 - tx)
+        up, down = min(radius, sy, ty), min(radius, height - 1 - sy, height - 1 - ty)
+        source = (..., slice(sy - up, sy + down), slice(sx - left, sx + right))
+        target = (..., slice(ty - up, ty + down), slice(tx - left, tx + right))
+        window = x[source].clone()
+        x[source] = beta * window + math.sqrt(1 - beta**2) * noise_like(window, generator)
+        x[target] = alpha * window
+    return x
+
+
+def cfg_ramp(steps: int, cfg: float) -> list[float]:
+    """CFG per reverse step: ``cfg`` at the first step (t0), falling linearly to 1 at the last."""
+    if steps == 1:
+        return [cfg]
+    return [1 + (cfg - 1) * (steps - 1 - k) / (steps - 1) for k in range(steps)]
+
+
+def sde_drag(guided: GuidedDenoiser, x0: torch.Tensor, sigmas, param, pairs: list[Pair], *,
+             settings: DragSettings = DragSettings(), mask: torch.Tensor | None = None, seed: int = 0,
+             callback: Callback | None = None) -> torch.Tensor:
+    """Drag latent cells ``pairs`` [(source, target), ...] of ``x0`` over the schedule ``sigmas`` (t0 -> 0).
+
+    SDE-Drag (eta > 0) costs one batched ``guided`` call per step and sub-drag (current and recorded
+    states together); ODE-Drag (eta = 0) costs two (DDIM inversion, then DDIM sampling).
+    """
+    param = parameterization(param)
+    values = check_sigmas(sigmas, param)
+    check_latent(x0, "latent")
+    check_mask(mask, x0.shape)
+    check_pairs_in_latent(pairs, x0.shape)
+    steps = len(values) - 1
+    ramp = cfg_ramp(steps, settings.cfg)
+    levels = torch.tensor(values[:-1], dtype=torch.float64)
+
+    def scheduled(x, sigma):
+        k = int((levels - float(sigma[0])).abs().argmin())
+        return guided(x, sigma, ramp[k])
+
+    if mask is not None:
+        mask = mask.to(x0)
+    plan = plan_subdrags(pairs, settings.subdrag_step)
+    z = x0
+    for i, subdrag in enumerate(plan):
+        generator = torch.Generator("cpu").manual_seed(int(seed) + i)
+        if settings.eta > 0:
+            states = record_forward_chain(z, values, param, generator=generator)
+        else:
+            states = ddim_invert(scheduled, z, values, param)
+        x = pin_to_recorded(copy_and_paste(states[0], subdrag, settings.radius, settings.alpha, settings.beta,
+                                           generator), mask, states[0])
+        for k in range(steps):
+            x = _drag_step(scheduled, param, x, states, values, k, settings.eta)
+            x = pin_to_recorded(x, mask, states[k + 1])
+            if callback is not None:
+                callback({"i": i * steps + k, "x": x, "sigma": values[k], "sigma_next": values[k + 1],
+                          "subdrag": i, "subdrags": len(plan)})
+        z = x
+    return z
+
+
+def _drag_step(denoiser: Denoiser, param, x, states, values, k, eta):
+    """One reverse step; for eta > 0 the recorded noise is solved in the same call (Eq. 8, batched)."""
+    sigma, sigma_next = values[k], values[k + 1]
+    if eta == 0:
+        return anchored_step(param, x, denoiser(x, sigma_batch(x, sigma)), sigma, sigma_next, 0.0)
+    both = torch.cat([x, states[k]])
+    x0_hat, x0_recorded = denoiser(both, sigma_batch(both, sigma)).chunk(2)
+    recorded_mean, _ = param.ddim_mean(states[k], x0_recorded, sigma, sigma_next, eta)
+    return anchored_step(param, x, x0_hat, sigma, sigma_next, eta, states[k + 1], recorded_mean)
+
+
+def check_pairs_in_latent(pairs: list[Pair], shape) -> None:
+    height, width = shape[-2:]
+    if not pairs:
+        raise InputError("drag_points: no pairs; place at least one handle and its target")
+    for i, pair in enumerate(pairs, start=1):
+        for role, (px, py) in zip(("source", "target"), pair):
+            if not (0 <= px < width and 0 <= py < height):
+                raise InputError(f"drag_points: pair {i} {role} cell ({px}, {py}) lies outside the "
+                                 f"{width}x{height} latent")
