@@ -33,12 +33,15 @@ def guider_denoiser(model_wrap, extra_args: dict):
     return denoise
 
 
-def step_callback(callback, total_steps: int, offset: int = 0):
-    """Turn core step reports into ComfyUI's ``callback(step, x0, x, total)`` and honour interrupts."""
+def step_callback(callback, total_steps: int):
+    """Turn core step reports into ComfyUI's ``callback(step, x0, x, total)`` and honour interrupts.
+
+    A report may carry its own ``total`` (SDE-Drag knows its sub-drag count only once it runs).
+    """
     def report(info):
         comfy.model_management.throw_exception_if_processing_interrupted()
         if callback is not None:
-            callback(offset + info["i"], info["denoised"], info["x"], total_steps)
+            callback(info["i"], info["denoised"], info["x"], info.get("total", total_steps))
 
     return report
 

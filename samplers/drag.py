@@ -156,24 +156,26 @@ def sde_drag(guided: GuidedDenoiser, x0: torch.Tensor, sigmas, param, pairs: lis
         x = pin_to_recorded(copy_and_paste(states[0], subdrag, settings.radius, settings.alpha, settings.beta,
                                            generator), mask, states[0])
         for k in range(steps):
-            x = _drag_step(scheduled, param, x, states, values, k, settings.eta)
+            x, x0_hat = _drag_step(scheduled, param, x, states, values, k, settings.eta)
             x = pin_to_recorded(x, mask, states[k + 1])
             if callback is not None:
-                callback({"i": i * steps + k, "x": x, "sigma": values[k], "sigma_next": values[k + 1],
-                          "subdrag": i, "subdrags": len(plan)})
+                callback({"i": i * steps + k, "total": len(plan) * steps, "x": x, "denoised": x0_hat,
+                          "sigma": values[k], "sigma_next": values[k + 1]})
         z = x
     return z
 
 
 def _drag_step(denoiser: Denoiser, param, x, states, values, k, eta):
-    """One reverse step; for eta > 0 the recorded noise is solved in the same call (Eq. 8, batched)."""
+    """One reverse step and its x0 estimate; for eta > 0 the recorded noise is solved in the same call
+    (Eq. 8, batched with the current state)."""
     sigma, sigma_next = values[k], values[k + 1]
     if eta == 0:
-        return anchored_step(param, x, denoiser(x, sigma_batch(x, sigma)), sigma, sigma_next, 0.0)
+        x0_hat = denoiser(x, sigma_batch(x, sigma))
+        return anchored_step(param, x, x0_hat, sigma, sigma_next, 0.0), x0_hat
     both = torch.cat([x, states[k]])
     x0_hat, x0_recorded = denoiser(both, sigma_batch(both, sigma)).chunk(2)
     recorded_mean, _ = param.ddim_mean(states[k], x0_recorded, sigma, sigma_next, eta)
-    return anchored_step(param, x, x0_hat, sigma, sigma_next, eta, states[k + 1], recorded_mean)
+    return anchored_step(param, x, x0_hat, sigma, sigma_next, eta, states[k + 1], recorded_mean), x0_hat
 
 
 def check_pairs_in_latent(pairs: list[Pair], shape) -> None:

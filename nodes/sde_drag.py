@@ -1,0 +1,176 @@
+"""SDE-Drag nodes: a SAMPLER for SamplerCustomAdvanced and an all-in-one node with the in-page point editor."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import comfy.samplers
+import torch
+from comfy_api.latest import io, ui
+
+from ..samplers.drag import DragSettings, parse_drag_points, pixels_to_cells, sde_drag
+from ..samplers.validation import InputError
+from . import comfy_adapter as adapter
+
+VAE_DOWNSCALE = 8  # SD1.x, SDXL, SD3 and Flux VAEs
+EXAMPLE_POINTS = '{"pairs": [{"source": [200, 256], "target": [300, 256]}]}'
+PRESETS = {"paper (120 steps)": 120, "fast (30 steps)": 30}
+
+
+class SDEDragSampler(comfy.samplers.Sampler):
+    """Runs SDE-Drag over the schedule it is given (t0 -> 0); CFG ramps from 1 up to the guider's cfg at t0.
+
+    The latent's ``noise_mask`` (1 = editable) is the drag mask; the incoming noise is ignored.
+    """
+
+    def __init__(self, drag_points: str, settings: DragSettings, seed: int, downscale: int = VAE_DOWNSCALE):
+        self.drag_points, self.settings, self.seed, self.downscale = drag_points, settings, seed, downscale
+
+    def sample(self, model_wrap, sigmas, extra_args, callback, noise, latent_image=None, denoise_mask=None,
+               disable_pbar=False):
+        height, width = latent_image.shape[-2:]
+        pairs = pixels_to_cells(parse_drag_points(self.drag_points, width * self.downscale,
+                                                  height * self.downscale), self.downscale)
+        param = adapter.parameterization_of(model_wrap.inner_model.model_sampling)
+        settings = replace(self.settings, cfg=float(getattr(model_wrap, "cfg", 1.0)))
+        denoise = adapter.guider_denoiser(model_wrap, extra_args)
+
+        def guided(x, sigma, cfg):
+            model_wrap.cfg = cfg
+            return denoise(x, sigma)
+
+        try:
+            return sde_drag(guided, latent_image, sigmas, param, pairs, settings=settings, mask=denoise_mask,
+                            seed=self.seed, callback=adapter.step_callback(callback, len(sigmas) - 1))
+        finally:
+            model_wrap.cfg = settings.cfg
+
+
+def drag_inputs():
+    """The drag settings shared by the SAMPLER and the all-in-one node."""
+    return [
+        io.Float.Input("alpha", default=1.1, min=0.0, max=3.0, step=0.01,
+                       tooltip="Amplification of the content pasted at the target (paper: 1.1)."),
+        io.Float.Input("beta", default=0.3, min=0.0, max=1.0, step=0.01,
+                       tooltip="Share of the signal kept at the source; the rest is fresh noise (paper: 0.3). "
+                               "Lower it if a copy of the object stays behind."),
+        io.Int.Input("window", default=5, min=1, max=64,
+                     tooltip="Half-size of the copied square, in latent cells (x8 pixels). Paper: 5 (80 px)."),
+        io.Float.Input("subdrag_step", default=2.0, min=0.5, max=64.0, step=0.5,
+                       tooltip="Longest move per sub-drag, in latent cells; long drags are split into "
+                               "sub-drags, each a full noising and denoising round (costs time)."),
+        io.Int.Input("seed", default=0, min=0, max=0xffffffffffffffff, control_after_generate=True),
+        io.Float.Input("eta", default=1.0, min=0.0, max=1.0, step=0.01,
+                       tooltip="1 = SDE-Drag; 0 = ODE-Drag, the deterministic baseline of the paper."),
+    ]
+
+
+def settings_from(alpha, beta, window, subdrag_step, eta) -> DragSettings:
+    return DragSettings(alpha=alpha, beta=beta, radius=window, subdrag_step=subdrag_step, eta=eta)
+
+
+class SDEDragSamplerNode(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SDEEdit_SDEDragSampler",
+            display_name="SDE-Drag Sampler",
+            category="sampling/sde_edit",
+            description="SAMPLER for SamplerCustomAdvanced: point dragging by copy-and-paste at t0, then "
+                        "Cycle-SDE sampling (Nie et al. 2311.01410). Use a CFGGuider (CFG ramps from 1 to "
+                        "its cfg at t0, paper: 3), BasicScheduler sigmas with denoise = t0 (paper: 0.6), the "
+                        "source latent, and Set Latent Noise Mask for the editable region.",
+            inputs=[
+                io.String.Input("drag_points", multiline=True, default=EXAMPLE_POINTS,
+                                tooltip='JSON {"pairs": [{"source": [x, y], "target": [x, y]}]} in image pixels.'),
+                *drag_inputs(),
+            ],
+            outputs=[io.Sampler.Output()],
+        )
+
+    @classmethod
+    def execute(cls, drag_points, alpha, beta, window, subdrag_step, seed, eta) -> io.NodeOutput:
+        parse_drag_points(drag_points, float("inf"), float("inf"))  # syntax errors now, bounds at sampling
+        return io.NodeOutput(SDEDragSampler(drag_points, settings_from(alpha, beta, window, subdrag_step, eta),
+                                            seed))
+
+
+def latent_mask(mask: torch.Tensor, latent: torch.Tensor, downscale: int) -> torch.Tensor:
+    """A MASK at image or latent resolution as a [B or 1, H, W] noise mask (white = editable)."""
+    mask = mask if mask.ndim == 3 else mask[None]
+    height, width = latent.shape[-2:]
+    allowed = [(height, width), (height * downscale, width * downscale)]
+    if tuple(mask.shape[-2:]) not in allowed:
+        raise InputError(f"mask: size {mask.shape[-1]}x{mask.shape[-2]} matches neither the image "
+                         f"({width * downscale}x{height * downscale}) nor the latent ({width}x{height})")
+    if mask.shape[0] not in (1, latent.shape[0]):
+        raise InputError(f"mask: batch {mask.shape[0]} does not match the latent batch {latent.shape[0]}")
+    if tuple(mask.shape[-2:]) != (height, width):
+        mask = torch.nn.functional.interpolate(mask[:, None].float(), size=(height, width), mode="area")[:, 0]
+    return (mask > 0.5).float()
+
+
+class SDEDrag(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SDEEdit_SDEDrag",
+            display_name="SDE-Drag",
+            category="sampling/sde_edit",
+            description="Drag points of an image (handle -> target) with SDE-Drag (Nie et al. 2311.01410): "
+                        "copy-and-paste of the noisy latent at t0, then Cycle-SDE sampling. Connect the "
+                        "source IMAGE to place points on it in the node; the mask (white = editable) comes "
+                        "from LoadImage's MaskEditor. Outside the mask the result equals the source.",
+            inputs=[
+                io.Model.Input("model"),
+                io.Conditioning.Input("positive", tooltip="A prompt describing the image."),
+                io.Latent.Input("latent", tooltip="Source latent (VAE Encode of the image)."),
+                io.String.Input("drag_points", multiline=True, default=EXAMPLE_POINTS,
+                                tooltip='Handle -> target pairs in image pixels, JSON {"pairs": [{"source": '
+                                        '[x, y], "target": [x, y]}]}; the point editor writes it.'),
+                io.Combo.Input("preset", options=[*PRESETS, "custom"], default="fast (30 steps)",
+                               tooltip="paper: 120 steps from t0 (the paper's 200-step grid); fast: 30 steps; "
+                                       "custom: use 'steps'."),
+                io.Int.Input("steps", default=60, min=1, max=1000, tooltip="Steps from t0 with preset 'custom'."),
+                io.Float.Input("t0", default=0.6, min=0.05, max=1.0, step=0.01,
+                               tooltip="Noise level of the copy-and-paste. Higher: more freedom and fidelity to "
+                                       "the drag; lower: closer to the source."),
+                io.Float.Input("cfg", default=3.0, min=1.0, max=30.0, step=0.1,
+                               tooltip="CFG at t0; it falls linearly to 1 at the end (paper: 3)."),
+                io.Combo.Input("scheduler", options=list(comfy.samplers.SCHEDULER_NAMES), default="simple"),
+                *drag_inputs(),
+                io.Conditioning.Input("negative", optional=True, tooltip="Default: empty (zeroed) conditioning."),
+                io.Mask.Input("mask", optional=True, tooltip="Editable region (white), image or latent size."),
+                io.Image.Input("image", optional=True,
+                               tooltip="The source image, shown in the point editor (not used for sampling)."),
+            ],
+            outputs=[io.Latent.Output(display_name="latent")],
+            is_output_node=False,
+        )
+
+    @classmethod
+    def execute(cls, model, positive, latent, drag_points, preset, steps, t0, cfg, scheduler, alpha, beta,
+                window, subdrag_step, seed, eta, negative=None, mask=None, image=None) -> io.NodeOutput:
+        samples = adapter.model_latent(model, latent)
+        downscale = VAE_DOWNSCALE
+        if image is not None:
+            downscale = image.shape[1] // samples.shape[-2]
+            if image.shape[1] != samples.shape[-2] * downscale or image.shape[2] != samples.shape[-1] * downscale:
+                raise InputError(f"image: size {image.shape[2]}x{image.shape[1]} is not the latent's "
+                                 f"{samples.shape[-1]}x{samples.shape[-2]} times the VAE downscale")
+        sampler = SDEDragSampler(drag_points, settings_from(alpha, beta, window, subdrag_step, eta), seed,
+                                 downscale)
+        sigmas = adapter.schedule(model, scheduler, PRESETS.get(preset, steps), t0)
+        guider = comfy.samplers.CFGGuider(model)
+        guider.set_conds(positive, negative if negative is not None else adapter.zeroed_conditioning(positive))
+        guider.set_cfg(cfg)
+        noise_mask = latent.get("noise_mask") if mask is None else latent_mask(mask, samples, downscale)
+        out = guider.sample(torch.zeros_like(samples), samples, sampler, sigmas, denoise_mask=noise_mask,
+                            callback=adapter.progress_callback(model, len(sigmas) - 1),
+                            disable_pbar=not adapter.progress_enabled(), seed=seed)
+        result = {key: value for key, value in latent.items() if key != "noise_mask"}
+        result["samples"] = out.to(adapter.intermediate_device())
+        preview = ui.PreviewImage(image, cls=cls) if image is not None else None
+        return io.NodeOutput(result, ui=preview)
+
+
+NODES = [SDEDragSamplerNode, SDEDrag]
