@@ -12,7 +12,7 @@ from ..samplers.validation import InputError
 from . import comfy_adapter as adapter
 
 VAE_DOWNSCALE = 8  # SD1.x, SDXL, SD3 and Flux VAEs
-EXAMPLE_POINTS = '{"pairs": [{"source": [200, 256], "target": [300, 256]}]}'
+NO_POINTS = '{"pairs": []}'
 PRESETS = {"paper (120 steps)": 120, "fast (30 steps)": 30}
 
 
@@ -80,7 +80,7 @@ class SDEDragSamplerNode(io.ComfyNode):
                         "its cfg at t0, paper: 3), BasicScheduler sigmas with denoise = t0 (paper: 0.6), the "
                         "source latent, and Set Latent Noise Mask for the editable region.",
             inputs=[
-                io.String.Input("drag_points", multiline=True, default=EXAMPLE_POINTS,
+                io.String.Input("drag_points", multiline=True, default=NO_POINTS,
                                 tooltip='JSON {"pairs": [{"source": [x, y], "target": [x, y]}]} in image pixels.'),
                 *drag_inputs(),
             ],
@@ -106,7 +106,11 @@ def latent_mask(mask: torch.Tensor, latent: torch.Tensor, downscale: int) -> tor
         raise InputError(f"mask: batch {mask.shape[0]} does not match the latent batch {latent.shape[0]}")
     if tuple(mask.shape[-2:]) != (height, width):
         mask = torch.nn.functional.interpolate(mask[:, None].float(), size=(height, width), mode="area")[:, 0]
-    return (mask > 0.5).float()
+    mask = (mask > 0.5).float()
+    if not mask.any():
+        raise InputError("mask: nothing is editable (all black at latent resolution); paint the area to drag in "
+                         "LoadImage's MaskEditor, or disconnect the mask to edit the whole image")
+    return mask
 
 
 class SDEDrag(io.ComfyNode):
@@ -124,7 +128,7 @@ class SDEDrag(io.ComfyNode):
                 io.Model.Input("model"),
                 io.Conditioning.Input("positive", tooltip="A prompt describing the image."),
                 io.Latent.Input("latent", tooltip="Source latent (VAE Encode of the image)."),
-                io.String.Input("drag_points", multiline=True, default=EXAMPLE_POINTS,
+                io.String.Input("drag_points", multiline=True, default=NO_POINTS,
                                 tooltip='Handle -> target pairs in image pixels, JSON {"pairs": [{"source": '
                                         '[x, y], "target": [x, y]}]}; the point editor writes it.'),
                 io.Combo.Input("preset", options=[*PRESETS, "custom"], default="fast (30 steps)",

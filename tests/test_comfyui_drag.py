@@ -99,6 +99,8 @@ def test_bad_mask_and_image_sizes_are_explained(sd_model):
     latent = {"samples": torch.randn(1, 4, 8, 8)}
     with pytest.raises(InputError, match=r"mask: size 32x64 matches neither the image \(64x64\) nor the latent"):
         drag(sd_model, latent, mask=torch.ones(1, 64, 32))
+    with pytest.raises(InputError, match="mask: nothing is editable"):
+        drag(sd_model, latent, mask=torch.zeros(1, 64, 64))
     with pytest.raises(InputError, match="image: size 60x64 is not the latent's 8x8 times"):
         drag(sd_model, latent, image=torch.rand(1, 64, 60, 3))
 

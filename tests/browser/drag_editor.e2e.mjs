@@ -1,0 +1,527 @@
+#!/usr/bin/env node
+// Browser end-to-end test of the SDE-Drag point editor (web/js/sde_drag_editor.js) in a real ComfyUI page.
+//
+//   node tests/browser/drag_editor.e2e.mjs --url http://127.0.0.1:8188 --image sde_edit_test.png \
+//        [--out DIR] [--ckpt sde_edit_tiny_sd2.safetensors] [--chromium /usr/bin/chromium] [--no-queue] [--dpr 2]
+//        [--example example_workflows/sde_drag_sd15.json]
+//
+// Needs a running ComfyUI with this pack (and node SDEEdit_SDEDrag), an image in its input folder, the npm
+// package playwright-core (npm install at the repo root) and Debian's chromium. tests/test_browser_drag_editor.py
+// runs it against tests/comfy_server.py's server. What it checks, in order:
+//   0. if example_workflows/sde_drag_sd15.json exists (or --example FILE): loaded, the editor shows its pairs;
+//   1. the page loads, the Templates dialog is closed; a LoadImage -> SDE-Drag (image) graph is built with the
+//      page's own node definitions, saved and loaded back (app.loadGraphData), and the editor shows the image;
+//      the node's default drag_points are read (points outside the small test image are reported), Clear;
+//   2. clicks on the canvas make pairs whose image-pixel coordinates in `drag_points` equal the pixels computed
+//      independently here from the click positions and the contain/letterbox mapping -- one pair before and one
+//      after resizing the node and zooming the graph; the dots are drawn in the right colours at those spots;
+//   3. a pending handle is not serialized; right-click deletes a pair; dragging a target moves it;
+//   4. typing into the drag_points textarea updates the editor; invalid JSON shows an error and blocks edits;
+//   5. save (graph.serialize + JSON) and reload (loadGraphData) keep the pairs, in the widget and in the editor;
+//      graphToPrompt sends drag_points and not the editor widget;
+//   6. when the graph can be queued (the test server's tiny SD2 checkpoint and test conditioning node exist),
+//      queue it, wait for /history success, and check the editor falls back to the run's preview image once
+//      the LoadImage link is removed.
+// Screenshots go to --out. Prints "ok - ..." / "not ok - ..." lines and exits 1 on any failure.
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+import { chromium } from "playwright-core";
+
+const { values: args } = parseArgs({
+  options: {
+    url: { type: "string", default: process.env.COMFY_URL ?? "http://127.0.0.1:8188" },
+    image: { type: "string", default: "sde_edit_test.png" },
+    example: { type: "string", default: new URL("../../example_workflows/sde_drag_sd15.json", import.meta.url).pathname },
+    out: { type: "string", default: path.join(process.env.TMPDIR ?? "/tmp", "sde_drag_e2e") },
+    ckpt: { type: "string", default: "sde_edit_tiny_sd2.safetensors" },
+    chromium: { type: "string", default: process.env.CHROMIUM ?? "/usr/bin/chromium" },
+    "no-queue": { type: "boolean", default: false },
+    headed: { type: "boolean", default: false },
+    dpr: { type: "string", default: "1" }, // device pixel ratio of the page (2: a HiDPI screen)
+  },
+});
+
+const NODE = "SDEEdit_SDEDrag";
+const results = [];
+let failed = 0;
+
+function check(name, condition, detail = "") {
+  results.push({ name, ok: !!condition, detail });
+  if (condition) {
+    console.log(`ok - ${name}`);
+  } else {
+    failed += 1;
+    console.log(`not ok - ${name}${detail ? `\n    ${String(detail).replace(/\n/g, "\n    ")}` : ""}`);
+  }
+  return !!condition;
+}
+
+function equal(name, actual, expected) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  return check(name, a === e, `expected ${e}\n got      ${a}`);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function http(pathname, init) {
+  const response = await fetch(args.url + pathname, init);
+  if (!response.ok) throw new Error(`${pathname}: HTTP ${response.status}`);
+  return response.json();
+}
+
+// ---- the independent reference mapping (not the editor's code) -----------------------------------------
+// The image is drawn "contained" in the canvas: scale = min(cw/iw, ch/ih), centred. Image pixel (x, y)
+// covers [x, x+1) x [y, y+1) in image units; a canvas point maps to the pixel under it.
+
+/** Page position (integers) of the centre of image pixel p, and the pixel a click there must give. */
+function clickFor(geom, p) {
+  const scale = Math.min(geom.cw / geom.iw, geom.ch / geom.ih);
+  const ox = (geom.cw - geom.iw * scale) / 2;
+  const oy = (geom.ch - geom.ih * scale) / 2;
+  const zx = geom.width / geom.cw; // CSS zoom of the widget (graph scale)
+  const zy = geom.height / geom.ch;
+  const x = Math.round(geom.left + (ox + (p[0] + 0.5) * scale) * zx);
+  const y = Math.round(geom.top + (oy + (p[1] + 0.5) * scale) * zy);
+  const cx = (x - geom.left) / zx;
+  const cy = (y - geom.top) / zy;
+  const clampTo = (v, n) => Math.min(Math.max(v, 0), n - 1);
+  const pixel = [clampTo(Math.floor((cx - ox) / scale), geom.iw), clampTo(Math.floor((cy - oy) / scale), geom.ih)];
+  return { x, y, pixel, canvas: [cx, cy] };
+}
+
+const geomImage = (state) => ({ w: state.imageSize?.[0] ?? Infinity, h: state.imageSize?.[1] ?? Infinity });
+
+// ---- page helpers -------------------------------------------------------------------------------------
+
+async function editorGeometry(page) {
+  return page.evaluate((nodeType) => {
+    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType || n.type === nodeType);
+    const editor = node?.sdeDragEditor;
+    if (!editor) return null;
+    const rect = editor.canvas.getBoundingClientRect();
+    return {
+      left: rect.left, top: rect.top, width: rect.width, height: rect.height,
+      cw: editor.canvas.clientWidth, ch: editor.canvas.clientHeight,
+      iw: editor.image?.naturalWidth ?? 0, ih: editor.image?.naturalHeight ?? 0,
+      nodeId: node.id, nodeSize: [node.size[0], node.size[1]], scale: window.app.canvas.ds.scale,
+    };
+  }, NODE);
+}
+
+async function editorState(page) {
+  return page.evaluate((nodeType) => {
+    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType || n.type === nodeType);
+    const editor = node?.sdeDragEditor;
+    const widget = node?.widgets?.find((w) => w.name === "drag_points");
+    return {
+      text: widget?.value ?? null,
+      pairs: editor ? JSON.parse(JSON.stringify(editor.state.pairs)) : null,
+      error: editor?.error ?? null,
+      info: editor?.info?.textContent ?? null,
+      imageLabel: editor?.imageLabel ?? null,
+      imageLoaded: !!editor?.image,
+      imageSize: editor?.image ? [editor.image.naturalWidth, editor.image.naturalHeight] : null,
+      imageUrl: editor?.imageUrl ?? null,
+      executedFile: editor?.executedFile ?? null,
+    };
+  }, NODE);
+}
+
+async function textPairs(page) {
+  const { text } = await editorState(page);
+  return JSON.parse(text).pairs;
+}
+
+/** RGB of the editor canvas at canvas CSS position (cx, cy). */
+async function canvasColor(page, [cx, cy]) {
+  return page.evaluate(({ nodeType, cx, cy }) => {
+    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType || n.type === nodeType);
+    const canvas = node.sdeDragEditor.canvas;
+    const ratio = canvas.width / canvas.clientWidth;
+    const data = canvas.getContext("2d").getImageData(Math.floor(cx * ratio), Math.floor(cy * ratio), 1, 1).data;
+    return [data[0], data[1], data[2]];
+  }, { nodeType: NODE, cx, cy });
+}
+
+/** Whether the page point (x, y) hits the editor canvas (nothing covers it). */
+async function canvasIsOnTop(page, x, y) {
+  return page.evaluate(({ x, y }) => document.elementFromPoint(x, y)?.classList.contains("sde-drag-canvas") ?? false, { x, y });
+}
+
+async function redraw(page, ms = 400) {
+  await page.evaluate(() => window.app.canvas.setDirty(true, true));
+  await sleep(ms);
+}
+
+async function closeDialogs(page) {
+  for (let i = 0; i < 5; i++) {
+    const open = await page.evaluate(() => [...document.querySelectorAll(".p-dialog, [role=dialog]")]
+      .filter((d) => d.offsetParent !== null).length);
+    if (!open) return 0;
+    await page.keyboard.press("Escape");
+    await sleep(300);
+    const close = page.locator(".p-dialog-close-button, [role=dialog] button[aria-label=Close]").first();
+    if (await close.count()) await close.click({ timeout: 1000 }).catch(() => {});
+    await sleep(300);
+  }
+  return page.evaluate(() => [...document.querySelectorAll(".p-dialog, [role=dialog]")].filter((d) => d.offsetParent !== null).length);
+}
+
+async function waitFor(page, predicate, arg, timeout = 10000) {
+  return page.waitForFunction(predicate, arg, { timeout, polling: 100 }).then(() => true, () => false);
+}
+
+async function screenshot(page, name) {
+  const file = path.join(args.out, name);
+  await page.screenshot({ path: file });
+  console.log(`# screenshot ${file}`);
+  return file;
+}
+
+// ---- the scenario -------------------------------------------------------------------------------------
+
+async function main() {
+  fs.mkdirSync(args.out, { recursive: true });
+  const info = await http(`/object_info/${NODE}`).catch(() => ({}));
+  if (!info[NODE]) {
+    console.log(`not ok - node ${NODE} is not registered on ${args.url}`);
+    process.exit(2);
+  }
+  // A fresh user directory opens the Templates dialog; mark the tutorial as done before the page loads.
+  await fetch(`${args.url}/settings/Comfy.TutorialCompleted`, { method: "POST", body: "true" }).catch(() => {});
+
+  const browser = await chromium.launch({
+    executablePath: args.chromium,
+    headless: !args.headed,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: Number(args.dpr) });
+  const pageErrors = [];
+  const consoleErrors = [];
+  page.on("pageerror", (error) => pageErrors.push(String(error?.stack ?? error)));
+  page.on("console", (message) => { if (message.type() === "error") consoleErrors.push(message.text()); });
+
+  try {
+    await page.goto(args.url + "/", { waitUntil: "networkidle", timeout: 90000 });
+    check("page has window.app with a graph", await waitFor(page, () => !!(window.app?.graph && window.app.canvas && window.LiteGraph), null, 60000));
+    // extensions register asynchronously after the graph exists
+    check("SDE-Drag editor extension registered", await waitFor(page, () =>
+      window.app.extensions?.some((e) => e.name === "SDEEdit.SDEDragPointEditor"), null, 30000));
+    const frontend = await page.evaluate(() => window.__COMFYUI_FRONTEND_VERSION__ ?? "?");
+    console.log(`# ComfyUI frontend ${frontend}`);
+    await sleep(1500);
+    const stillOpen = await closeDialogs(page);
+    check("no dialog left over the canvas", stillOpen === 0, `${stillOpen} open`);
+
+    // ---- 0. the shipped example workflow (if there is one yet): the editor reads its drag_points -----------
+    if (fs.existsSync(args.example)) {
+      const example = JSON.parse(fs.readFileSync(args.example, "utf8"));
+      await page.evaluate((wf) => window.app.loadGraphData(wf), example);
+      await redraw(page, 600);
+      const state = await editorState(page);
+      // expected: the drag_points string stored in the file's widgets_values of its SDE-Drag node
+      const stored = (example.nodes ?? []).find((n) => n.type === NODE)?.widgets_values
+        ?.find((v) => typeof v === "string" && v.includes('"pairs"'));
+      let expected = null;
+      try { expected = JSON.parse(stored).pairs; } catch { /* reported below */ }
+      check(`example ${path.basename(args.example)}: editor attached and its drag_points parse`,
+        state.pairs !== null && state.error === null && Array.isArray(expected), JSON.stringify(state));
+      equal("example: editor shows the example's pairs", state.pairs, expected);
+      await screenshot(page, "0_example_workflow.png");
+    } else {
+      console.log(`# no ${args.example}: example workflow check skipped`);
+    }
+
+    // ---- 1. LoadImage -> SDE-Drag, saved and loaded back -----------------------------------------------
+    const queueable = !args["no-queue"] && await canQueue();
+    const built = await page.evaluate(({ nodeType, image, ckpt, queueable, seed }) => {
+      const { app, LiteGraph } = window;
+      app.graph.clear();
+      const make = (type, pos, values = {}) => {
+        const node = LiteGraph.createNode(type);
+        node.pos = pos;
+        app.graph.add(node);
+        for (const [name, value] of Object.entries(values)) {
+          const widget = node.widgets.find((w) => w.name === name);
+          if (!widget) throw new Error(`${type} has no widget ${name}`);
+          widget.value = value;
+        }
+        return node;
+      };
+      const input = (node, name) => node.inputs.findIndex((i) => i.name === name);
+      const load = make("LoadImage", [60, 420], { image });
+      const drag = make(nodeType, [480, 60]);
+      drag.setSize([480, Math.max(drag.size[1], 760)]);
+      load.connect(0, drag, input(drag, "image"));
+      if (queueable) {
+        const ckptNode = make("CheckpointLoaderSimple", [60, 60], { ckpt_name: ckpt });
+        // a fresh seed each run: an unchanged prompt would be served from ComfyUI's cache without onExecuted
+        const cond = make("SDEEditTest_Conditioning", [60, 200], { dim: 1024, tokens: 4, pooled_dim: 0, seed, guidance: 0 });
+        const control = cond.widgets.find((w) => w.name === "control_after_generate");
+        if (control) control.value = "fixed";
+        const encode = make("VAEEncode", [300, 560]);
+        load.connect(0, encode, input(encode, "pixels"));
+        ckptNode.connect(2, encode, input(encode, "vae"));
+        // every required input by its type (optional ones such as negative and mask stay unlinked)
+        const sources = { MODEL: [ckptNode, 0], VAE: [ckptNode, 2], CONDITIONING: [cond, 0], LATENT: [encode, 0], IMAGE: [load, 0] };
+        const required = Object.keys(drag.constructor.nodeData?.input?.required ?? {});
+        drag.inputs.forEach((slot, index) => {
+          const source = sources[slot.type];
+          if (slot.link == null && required.includes(slot.name) && source) source[0].connect(source[1], drag, index);
+        });
+        // outputs: a LATENT is decoded and previewed, an IMAGE previewed, so the prompt has an output node
+        drag.outputs?.forEach((output, slot) => {
+          if (output.type === "LATENT") {
+            const decode = make("VAEDecode", [1000, 60 + slot * 250]);
+            drag.connect(slot, decode, input(decode, "samples"));
+            ckptNode.connect(2, decode, input(decode, "vae"));
+            const preview = make("PreviewImage", [1240, 60 + slot * 250]);
+            decode.connect(0, preview, 0);
+          } else if (output.type === "IMAGE") {
+            const preview = make("PreviewImage", [1000, 60 + slot * 250]);
+            drag.connect(slot, preview, 0);
+          }
+        });
+      }
+      app.canvas.ds.offset = [0, 0];
+      app.canvas.ds.scale = 1;
+      const workflow = JSON.parse(JSON.stringify(app.graph.serialize()));
+      return { workflow, links: (drag.inputs.find((i) => i.name === "image") ?? {}).link ?? null };
+    }, { nodeType: NODE, image: args.image, ckpt: args.ckpt, queueable, seed: Math.floor(Math.random() * 2 ** 31) });
+    check("LoadImage linked to SDE-Drag's image input", built.links != null);
+    await page.evaluate((wf) => window.app.loadGraphData(wf), built.workflow);
+    await page.evaluate(() => { window.app.canvas.ds.offset = [0, 0]; window.app.canvas.ds.scale = 1; });
+    await redraw(page, 800);
+    check("editor shows the LoadImage image", await waitFor(page, (nodeType) => {
+      const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+      return node?.sdeDragEditor?.image?.complete && node.sdeDragEditor.image.naturalWidth > 0;
+    }, NODE, 15000), JSON.stringify(await editorState(page)));
+    let state = await editorState(page);
+    check("image comes from /view?...&type=input", /\/view\?filename=[^&]+&type=input&subfolder=/.test(state.imageUrl ?? ""), state.imageUrl);
+    // the node's default drag_points (an example pair) is read; points outside this small image are reported
+    const defaults = JSON.parse(state.text || '{"pairs": []}').pairs;
+    equal("editor read the default drag_points", state.pairs, defaults);
+    if (defaults.some((pair) => [pair.source, pair.target].some(([x, y]) => x >= geomImage(state).w || y >= geomImage(state).h))) {
+      check("default points outside the image are reported", /outside the \d+\u00d7\d+ image/.test(state.info ?? ""), state.info);
+    }
+    await page.locator(".sde-drag-clear").first().click();
+    await sleep(100);
+    state = await editorState(page);
+    equal("Clear leaves no pairs", [state.text, state.pairs], ['{"pairs": []}', []]);
+
+    let geom = await editorGeometry(page);
+    console.log(`# editor canvas ${geom.cw}x${geom.ch} css px at (${geom.left}, ${geom.top}), image ${geom.iw}x${geom.ih}`);
+    check("editor canvas has a usable size", geom.cw >= 200 && geom.ch >= 150, JSON.stringify(geom));
+    const { iw, ih } = geom;
+    // pixels to click, as fractions of the image (64x64 test image: well inside, distinct)
+    const at = (fx, fy) => [Math.floor(fx * iw), Math.floor(fy * ih)];
+    const want = [
+      { source: at(0.25, 0.30), target: at(0.62, 0.36) },
+      { source: at(0.50, 0.75), target: at(0.34, 0.55) },
+    ];
+
+    // ---- 2. pair 1 at zoom 1 ---------------------------------------------------------------------------
+    const clicks = [];
+    for (const role of ["source", "target"]) {
+      const click = clickFor(geom, want[0][role]);
+      check(`pair 1 ${role}: canvas is on top at the click`, await canvasIsOnTop(page, click.x, click.y));
+      await page.mouse.click(click.x, click.y);
+      clicks.push(click);
+      await sleep(100);
+    }
+    equal("pair 1: reference mapping of the clicks gives the intended pixels", clicks.map((c) => c.pixel), [want[0].source, want[0].target]);
+    equal("pair 1 in drag_points", await textPairs(page), [want[0]]);
+    await screenshot(page, "1_pair1.png");
+
+    // resize the node and zoom the graph, then pair 2
+    const before = geom;
+    await page.evaluate((nodeType) => {
+      const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+      node.setSize([node.size[0] + 180, node.size[1] - 60]);
+      window.app.canvas.ds.scale = 1.15;
+      window.app.canvas.ds.offset = [-300, -20];
+    }, NODE);
+    await redraw(page, 800);
+    geom = await editorGeometry(page);
+    check("resize: canvas got wider", geom.cw > before.cw + 100, `${before.cw} -> ${geom.cw}`);
+    check("zoom: widget is scaled on screen", Math.abs(geom.width / geom.cw - 1.15) < 0.02, `${geom.width}/${geom.cw}`);
+    equal("resize keeps the pairs", await textPairs(page), [want[0]]);
+    clicks.length = 0;
+    for (const role of ["source", "target"]) {
+      const click = clickFor(geom, want[1][role]);
+      check(`pair 2 ${role}: canvas is on top at the click`, await canvasIsOnTop(page, click.x, click.y));
+      await page.mouse.click(click.x, click.y);
+      clicks.push(click);
+      await sleep(100);
+    }
+    equal("pair 2: reference mapping of the clicks gives the intended pixels", clicks.map((c) => c.pixel), [want[1].source, want[1].target]);
+    equal("two pairs in drag_points, image pixels", await textPairs(page), want);
+    state = await editorState(page);
+    check("info line counts 2 pairs", /^2 pairs/.test(state.info ?? ""), state.info);
+
+    // drawing: handle dots red, target dots blue, at the pixels' positions
+    for (const [index, pair] of want.entries()) {
+      const source = await canvasColor(page, clickFor(geom, pair.source).canvas);
+      const target = await canvasColor(page, clickFor(geom, pair.target).canvas);
+      check(`pair ${index + 1}: handle dot drawn red`, source[0] > 200 && source[1] < 120 && source[2] < 120, JSON.stringify(source));
+      check(`pair ${index + 1}: target dot drawn blue`, target[2] > 200 && target[0] < 120, JSON.stringify(target));
+    }
+    await screenshot(page, "2_two_pairs_resized_zoomed.png");
+
+    // ---- 3. pending handle, right-click delete, drag to move -------------------------------------------
+    const extra = clickFor(geom, at(0.8, 0.15));
+    await page.mouse.click(extra.x, extra.y);
+    await sleep(100);
+    state = await editorState(page);
+    equal("a pending handle is in the editor", state.pairs.length, 3);
+    equal("a pending handle is not serialized", await textPairs(page), want);
+    await page.mouse.click(extra.x, extra.y, { button: "right" });
+    await sleep(100);
+    state = await editorState(page);
+    equal("right-click deletes the pending handle", state.pairs, want);
+    const extraTarget = clickFor(geom, at(0.85, 0.40));
+    await page.mouse.click(extra.x, extra.y);
+    await page.mouse.click(extraTarget.x, extraTarget.y);
+    await sleep(100);
+    equal("third pair added", await textPairs(page), [...want, { source: extra.pixel, target: extraTarget.pixel }]);
+    // right-click the first pair's target: pair 1 goes, the others move up
+    const firstTarget = clickFor(geom, want[0].target);
+    await page.mouse.click(firstTarget.x, firstTarget.y, { button: "right" });
+    await sleep(100);
+    equal("right-click deletes pair 1", await textPairs(page), [want[1], { source: extra.pixel, target: extraTarget.pixel }]);
+    // drag the (new) pair 2's target onto another pixel
+    const moved = clickFor(geom, at(0.70, 0.62));
+    await page.mouse.move(extraTarget.x, extraTarget.y);
+    await page.mouse.down();
+    await page.mouse.move((extraTarget.x + moved.x) / 2, (extraTarget.y + moved.y) / 2, { steps: 3 });
+    await page.mouse.move(moved.x, moved.y, { steps: 3 });
+    await page.mouse.up();
+    await sleep(100);
+    equal("drag moves a target", await textPairs(page), [want[1], { source: extra.pixel, target: moved.pixel }]);
+    // Clear, then the two wanted pairs again through the text (hand edit)
+    await page.locator(".sde-drag-clear").first().click();
+    await sleep(100);
+    equal("Clear removes all pairs", await textPairs(page), []);
+
+    // ---- 4. hand edits of the text --------------------------------------------------------------------
+    await page.evaluate((nodeType) => {
+      const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+      const widget = node.widgets.find((w) => w.name === "drag_points");
+      const element = widget.inputEl ?? widget.element;
+      element.setAttribute("data-e2e", "drag-points-text");
+    }, NODE);
+    const textarea = page.locator('[data-e2e="drag-points-text"]');
+    await textarea.fill('{"pairs": [{"source": [1, 2], "target": [3, 4]}');
+    await sleep(200);
+    state = await editorState(page);
+    check("invalid JSON typed: editor shows the error", /^drag_points is not valid JSON/.test(state.error ?? "") && /not valid JSON/.test(state.info ?? ""), JSON.stringify(state));
+    const blocked = clickFor(geom, at(0.5, 0.5));
+    await page.mouse.click(blocked.x, blocked.y);
+    await sleep(100);
+    equal("invalid JSON: canvas clicks do not overwrite the text", (await editorState(page)).text, '{"pairs": [{"source": [1, 2], "target": [3, 4]}');
+    await screenshot(page, "3_invalid_text.png");
+    const typed = JSON.stringify({ pairs: want });
+    await textarea.fill(typed);
+    await sleep(200);
+    state = await editorState(page);
+    check("valid JSON typed: error gone", state.error === null, state.error);
+    equal("valid JSON typed: editor shows the typed pairs", state.pairs, want);
+
+    // ---- 5. save + reload ------------------------------------------------------------------------------
+    const prompt = await page.evaluate(async (nodeType) => {
+      const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+      const { output } = await window.app.graphToPrompt();
+      return output[String(node.id)]?.inputs ?? null;
+    }, NODE);
+    check("graphToPrompt: drag_points is sent", prompt && JSON.parse(prompt.drag_points).pairs.length === 2, JSON.stringify(prompt));
+    check("graphToPrompt: the editor widget is not sent", prompt && !("drag_editor" in prompt), JSON.stringify(prompt && Object.keys(prompt)));
+    const saved = await page.evaluate(() => JSON.stringify(window.app.graph.serialize()));
+    await page.evaluate(() => window.app.graph.clear());
+    await sleep(200);
+    await page.evaluate((text) => window.app.loadGraphData(JSON.parse(text)), saved);
+    await page.evaluate(() => { window.app.canvas.ds.offset = [0, 0]; window.app.canvas.ds.scale = 1; });
+    await redraw(page, 800);
+    await waitFor(page, (nodeType) => !!window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor?.image, NODE, 10000);
+    state = await editorState(page);
+    equal("reload: drag_points keeps the pairs", JSON.parse(state.text).pairs, want);
+    equal("reload: editor re-read the pairs", state.pairs, want);
+    geom = await editorGeometry(page);
+    for (const [index, pair] of want.entries()) {
+      const source = await canvasColor(page, clickFor(geom, pair.source).canvas);
+      check(`reload: pair ${index + 1} handle drawn`, source[0] > 200 && source[1] < 120, JSON.stringify(source));
+    }
+    await screenshot(page, "4_reloaded.png");
+
+    // ---- 6. queue -------------------------------------------------------------------------------------
+    if (!queueable) {
+      console.log("# queue step skipped (no tiny checkpoint / test conditioning node, or --no-queue)");
+    } else {
+      const historyBefore = new Set(Object.keys(await http("/history")));
+      await page.evaluate(() => window.app.queuePrompt(0));
+      let entry = null;
+      for (let i = 0; i < 600 && !entry; i++) {
+        await sleep(500);
+        const history = await http("/history");
+        entry = Object.entries(history).find(([id, item]) => !historyBefore.has(id) && item.status?.completed !== undefined)?.[1] ?? null;
+      }
+      const error = entry?.status?.messages?.find((m) => m[0] === "execution_error")?.[1];
+      check("queued workflow finished with success", entry?.status?.status_str === "success",
+        entry ? JSON.stringify(error ?? entry.status).slice(0, 2000) : "no /history entry within 300 s");
+      const sentPairs = entry ? JSON.parse(Object.values(entry.prompt[2]).find((n) => n.class_type === NODE).inputs.drag_points).pairs : null;
+      equal("queued prompt carried the pairs", sentPairs, want);
+      const gotPreview = await waitFor(page, (nodeType) =>
+        !!window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor?.executedFile, NODE, 10000);
+      check("onExecuted: the run's preview image reached the editor", gotPreview, JSON.stringify(await editorState(page)));
+      if (gotPreview) {
+        await page.evaluate((nodeType) => {
+          const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+          node.disconnectInput(node.inputs.findIndex((i) => i.name === "image"));
+        }, NODE);
+        await redraw(page, 300);
+        const fell = await waitFor(page, (nodeType) => {
+          const editor = window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor;
+          return editor?.imageLabel === "last run" && editor.image?.naturalWidth > 0;
+        }, NODE, 10000);
+        state = await editorState(page);
+        check("without the LoadImage link the editor shows the run's preview (type=temp)", fell && /type=temp/.test(state.imageUrl), JSON.stringify(state));
+        equal("the pairs are still there", JSON.parse(state.text).pairs, want);
+        await screenshot(page, "5_after_run_preview.png");
+      }
+    }
+
+    const ours = pageErrors.filter((e) => /sde_drag|drag_points|sdeDrag/i.test(e));
+    check("no page errors from the editor", ours.length === 0, ours.join("\n"));
+    if (pageErrors.length) console.log(`# other page errors:\n#   ${pageErrors.join("\n#   ").slice(0, 3000)}`);
+    if (consoleErrors.length) console.log(`# console errors (${consoleErrors.length}):\n#   ${consoleErrors.slice(0, 15).join("\n#   ").slice(0, 3000)}`);
+  } catch (error) {
+    check("scenario ran to the end", false, error?.stack ?? String(error));
+    await screenshot(page, "error.png").catch(() => {});
+  } finally {
+    await browser.close();
+  }
+  const passed = results.length - failed;
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+/** The test server's tiny SD2 checkpoint and conditioning node exist, so the graph can run. */
+async function canQueue() {
+  try {
+    const ckpt = await http("/object_info/CheckpointLoaderSimple");
+    const spec = ckpt.CheckpointLoaderSimple.input.required.ckpt_name; // [[names]] or ["COMBO", {options}]
+    const names = Array.isArray(spec[0]) ? spec[0] : spec[1]?.options;
+    const cond = await http("/object_info/SDEEditTest_Conditioning");
+    return Array.isArray(names) && names.includes(args.ckpt) && !!cond.SDEEditTest_Conditioning;
+  } catch {
+    return false;
+  }
+}
+
+main().catch((error) => {
+  console.log(`not ok - e2e crashed: ${error?.stack ?? error}`);
+  process.exit(1);
+});

@@ -1,0 +1,302 @@
+// Pure logic of the SDE-Drag point editor: no DOM, no ComfyUI. Imported by sde_drag_editor.js and by the
+// unit tests (web/tests/drag_points.test.mjs, `node --test web/tests/`).
+//
+// Conventions
+// * Image pixels: x = column, y = row, origin at the top-left corner of the image. The integer pixel (x, y)
+//   covers the continuous area [x, x + 1) x [y, y + 1); it is drawn at its centre (x + 0.5, y + 0.5).
+// * A canvas position (CSS pixels of the editor canvas) maps to the pixel under it: floor((c - offset) / scale),
+//   clamped to [0, size - 1]. Pixel -> canvas gives the pixel centre, so canvas -> image -> canvas moves a
+//   point by at most half an image pixel.
+// * The image is drawn "contained" in the canvas: as large as fits, aspect ratio kept, centred, with
+//   letterbox bars on the two sides that are too long (layoutImage).
+// * Editor state: { pairs: [{ source: [x, y], target: [x, y] | null }, ...] }. Only the last pair may lack
+//   its target (a handle placed, target not yet). All functions return new objects; inputs are not mutated.
+// * Serialized form (the node's `drag_points` widget): {"pairs": [{"source": [x, y], "target": [x, y]}, ...]}
+//   with integer coordinates; pairs without a target are not written.
+
+/** Error raised for text that is not a valid `drag_points` value; `message` says what and where. */
+export class DragPointsError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "DragPointsError";
+  }
+}
+
+// ---- geometry ------------------------------------------------------------------------------------------
+
+/**
+ * Where an imageWidth x imageHeight image is drawn in a canvasWidth x canvasHeight canvas ("contain").
+ * Returns { scale, offsetX, offsetY, drawWidth, drawHeight, imageWidth, imageHeight, canvasWidth,
+ * canvasHeight }, or null when a size is not positive.
+ */
+export function layoutImage(canvasWidth, canvasHeight, imageWidth, imageHeight) {
+  if (!(canvasWidth > 0 && canvasHeight > 0 && imageWidth > 0 && imageHeight > 0)) return null;
+  const scale = Math.min(canvasWidth / imageWidth, canvasHeight / imageHeight);
+  const drawWidth = imageWidth * scale;
+  const drawHeight = imageHeight * scale;
+  return {
+    scale,
+    offsetX: (canvasWidth - drawWidth) / 2,
+    offsetY: (canvasHeight - drawHeight) / 2,
+    drawWidth,
+    drawHeight,
+    imageWidth,
+    imageHeight,
+    canvasWidth,
+    canvasHeight,
+  };
+}
+
+/** Canvas height that shows the image without letterboxing at this canvas width. */
+export function heightForWidth(canvasWidth, imageWidth, imageHeight) {
+  if (!(canvasWidth > 0 && imageWidth > 0 && imageHeight > 0)) return 0;
+  return (canvasWidth * imageHeight) / imageWidth;
+}
+
+/** Whether a canvas position lies on the drawn image (not on a letterbox bar). */
+export function isOnImage(layout, cx, cy) {
+  if (!layout) return false;
+  const u = cx - layout.offsetX;
+  const v = cy - layout.offsetY;
+  return u >= 0 && v >= 0 && u < layout.drawWidth && v < layout.drawHeight;
+}
+
+/** Image pixel [x, y] (integers) under a canvas position, clamped into the image. */
+export function canvasToImage(layout, cx, cy) {
+  if (!layout) throw new DragPointsError("no image layout (image size unknown)");
+  const x = Math.floor((cx - layout.offsetX) / layout.scale);
+  const y = Math.floor((cy - layout.offsetY) / layout.scale);
+  return [clamp(x, 0, layout.imageWidth - 1), clamp(y, 0, layout.imageHeight - 1)];
+}
+
+/** Canvas position [cx, cy] of the centre of image pixel [x, y] (non-integer pixels allowed). */
+export function imageToCanvas(layout, point) {
+  if (!layout) throw new DragPointsError("no image layout (image size unknown)");
+  return [layout.offsetX + (point[0] + 0.5) * layout.scale, layout.offsetY + (point[1] + 0.5) * layout.scale];
+}
+
+/** A point rounded to integer pixels and clamped into an imageWidth x imageHeight image. */
+export function clampPoint(point, imageWidth, imageHeight) {
+  return [clamp(Math.round(point[0]), 0, imageWidth - 1), clamp(Math.round(point[1]), 0, imageHeight - 1)];
+}
+
+function clamp(value, low, high) {
+  return Math.min(Math.max(value, low), high);
+}
+
+// ---- editing -------------------------------------------------------------------------------------------
+
+/** A fresh editor state; `pairs` (complete or not) are copied. */
+export function createState(pairs = []) {
+  return { pairs: pairs.map(copyPair) };
+}
+
+function copyPair(pair) {
+  return { source: [pair.source[0], pair.source[1]], target: pair.target ? [pair.target[0], pair.target[1]] : null };
+}
+
+/** Index of the pair still waiting for its target, or -1. */
+export function pendingIndex(state) {
+  const last = state.pairs.length - 1;
+  return last >= 0 && !state.pairs[last].target ? last : -1;
+}
+
+/** Number of pairs with both a handle and a target. */
+export function completeCount(state) {
+  return state.pairs.filter((pair) => pair.target).length;
+}
+
+/** A click on the image: a new handle, or the target of the pending handle. */
+export function addPoint(state, point) {
+  return pendingIndex(state) >= 0 ? setTarget(state, point) : addHandle(state, point);
+}
+
+/** Starts a new pair at `point` (its handle). A pending pair (no target) is dropped first. */
+export function addHandle(state, point) {
+  const pairs = state.pairs.filter((pair) => pair.target).map(copyPair);
+  pairs.push({ source: [point[0], point[1]], target: null });
+  return { pairs };
+}
+
+/** Sets the target of the pending pair; throws if no handle is waiting for one. */
+export function setTarget(state, point) {
+  const index = pendingIndex(state);
+  if (index < 0) throw new DragPointsError("no handle is waiting for a target");
+  const pairs = state.pairs.map(copyPair);
+  pairs[index].target = [point[0], point[1]];
+  return { pairs };
+}
+
+/** Moves one point: ref = { pair: index, role: "source" | "target" }. */
+export function movePoint(state, ref, point) {
+  checkRef(state, ref);
+  const pairs = state.pairs.map(copyPair);
+  pairs[ref.pair][ref.role] = [point[0], point[1]];
+  return { pairs };
+}
+
+/** Removes pair `index` (both its points); later pairs move up by one. */
+export function deletePair(state, index) {
+  if (!Number.isInteger(index) || index < 0 || index >= state.pairs.length) {
+    throw new DragPointsError(`no pair ${index} (there are ${state.pairs.length})`);
+  }
+  return { pairs: state.pairs.filter((_, i) => i !== index).map(copyPair) };
+}
+
+/** Drops the pending pair, if any. */
+export function cancelPending(state) {
+  const index = pendingIndex(state);
+  return index < 0 ? createState(state.pairs) : deletePair(state, index);
+}
+
+/** No pairs. */
+export function clearPairs() {
+  return { pairs: [] };
+}
+
+function checkRef(state, ref) {
+  const pair = ref && state.pairs[ref.pair];
+  if (!pair || (ref.role !== "source" && ref.role !== "target") || !pair[ref.role]) {
+    throw new DragPointsError(`no point ${JSON.stringify(ref)}`);
+  }
+}
+
+/**
+ * The point drawn nearest to canvas position (cx, cy), within `radius` canvas pixels:
+ * { pair, role, distance } or null. On a tie the later pair wins (it is drawn on top), and a target wins
+ * over its own handle.
+ */
+export function hitTest(state, layout, cx, cy, radius = 8) {
+  if (!layout) return null;
+  let best = null;
+  state.pairs.forEach((pair, index) => {
+    for (const role of ["source", "target"]) {
+      if (!pair[role]) continue;
+      const [px, py] = imageToCanvas(layout, pair[role]);
+      const distance = Math.hypot(px - cx, py - cy);
+      if (distance <= radius && (!best || distance <= best.distance)) best = { pair: index, role, distance };
+    }
+  });
+  return best;
+}
+
+// ---- JSON ----------------------------------------------------------------------------------------------
+
+/**
+ * Parses a `drag_points` value into a list of complete pairs [{source: [x, y], target: [x, y]}].
+ * Empty or blank text means no pairs. Throws DragPointsError naming the first problem, e.g.
+ * `drag_points: pair 2 target must be [x, y] with two finite numbers, got [3,"a"]` (pairs count from 1, as
+ * numbered on the canvas and in the node's own errors).
+ */
+export function parseDragPoints(text) {
+  if (text === undefined || text === null) return [];
+  if (typeof text !== "string") throw new DragPointsError(`drag_points: expected a JSON string, got ${typeof text}`);
+  if (text.trim() === "") return [];
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new DragPointsError(`drag_points is not valid JSON: ${error.message}`);
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new DragPointsError(`drag_points must be a JSON object {"pairs": [...]}, got ${describe(data)}`);
+  }
+  if (!("pairs" in data)) throw new DragPointsError('drag_points: missing key "pairs"');
+  if (!Array.isArray(data.pairs)) {
+    throw new DragPointsError(`drag_points: "pairs" must be a list, got ${describe(data.pairs)}`);
+  }
+  return data.pairs.map((pair, index) => {
+    if (pair === null || typeof pair !== "object" || Array.isArray(pair)) {
+      throw new DragPointsError(
+        `drag_points: pair ${index + 1} must be an object {"source": [x, y], "target": [x, y]}, got ${describe(pair)}`);
+    }
+    return { source: parsePoint(pair, index, "source"), target: parsePoint(pair, index, "target") };
+  });
+}
+
+function parsePoint(pair, index, role) {
+  if (!(role in pair)) throw new DragPointsError(`drag_points: pair ${index + 1} has no "${role}"`);
+  const value = pair[role];
+  const ok = Array.isArray(value) && value.length === 2 &&
+    value.every((n) => typeof n === "number" && Number.isFinite(n));
+  if (!ok) {
+    throw new DragPointsError(
+      `drag_points: pair ${index + 1} ${role} must be [x, y] with two finite numbers, got ${describe(value)}`);
+  }
+  if (value[0] < 0 || value[1] < 0) {
+    throw new DragPointsError(
+      `drag_points: pair ${index + 1} ${role} ${describe(value)} is negative (image pixels start at 0)`);
+  }
+  return [value[0], value[1]];
+}
+
+function describe(value) {
+  const text = JSON.stringify(value);
+  if (text === undefined) return String(value);
+  return text.length > 60 ? text.slice(0, 57) + "..." : text;
+}
+
+/** Parses `text` into an editor state; { state, error } where error is the DragPointsError message or null. */
+export function stateFromText(text) {
+  try {
+    return { state: createState(parseDragPoints(text)), error: null };
+  } catch (error) {
+    if (error instanceof DragPointsError) return { state: null, error: error.message };
+    throw error;
+  }
+}
+
+/**
+ * The `drag_points` text of a state: complete pairs only, coordinates rounded to integers (and clamped into
+ * the image when `imageSize` = [width, height] is given), one pair per line.
+ */
+export function serializeDragPoints(state, imageSize = null) {
+  const fix = (point) => imageSize ? clampPoint(point, imageSize[0], imageSize[1])
+    : [Math.round(point[0]), Math.round(point[1])];
+  const lines = state.pairs.filter((pair) => pair.target).map((pair) =>
+    `{"source": ${JSON.stringify(fix(pair.source)).replace(",", ", ")}, ` +
+    `"target": ${JSON.stringify(fix(pair.target)).replace(",", ", ")}}`);
+  if (lines.length === 0) return '{"pairs": []}';
+  return `{"pairs": [\n  ${lines.join(",\n  ")}\n]}`;
+}
+
+/** Points beyond the right or bottom edge of a width x height image: "pair N role" names (N from 1, as drawn). */
+export function pointsOutside(pairs, width, height) {
+  const outside = [];
+  pairs.forEach((pair, index) => {
+    for (const role of ["source", "target"]) {
+      const point = pair[role];
+      if (point && (point[0] >= width || point[1] >= height)) outside.push(`pair ${index + 1} ${role}`);
+    }
+  });
+  return outside;
+}
+
+// ---- image sources -------------------------------------------------------------------------------------
+
+/**
+ * A LoadImage-style `image` widget value as a /view file: "name.png", "sub/dir/name.png" or an annotated
+ * "name.png [output]" -> { filename, subfolder, type } (type defaults to `defaultType`); null if empty.
+ */
+export function parseImageWidgetValue(value, defaultType = "input") {
+  if (typeof value !== "string") return null;
+  let text = value.trim();
+  let type = defaultType;
+  const annotated = /^(.*?)\s*\[(input|output|temp)\]$/.exec(text);
+  if (annotated) {
+    text = annotated[1];
+    type = annotated[2];
+  }
+  text = text.replace(/\\/g, "/");
+  const slash = text.lastIndexOf("/");
+  const filename = text.slice(slash + 1);
+  if (!filename) return null;
+  return { filename, subfolder: slash >= 0 ? text.slice(0, slash) : "", type };
+}
+
+/** Query string of ComfyUI's /view route for a { filename, subfolder, type } file (as in UI outputs). */
+export function viewQuery(file) {
+  const parts = [`filename=${encodeURIComponent(file.filename)}`, `type=${encodeURIComponent(file.type || "output")}`];
+  parts.push(`subfolder=${encodeURIComponent(file.subfolder || "")}`);
+  return parts.join("&");
+}

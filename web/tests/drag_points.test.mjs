@@ -1,0 +1,311 @@
+// Unit tests of the editor's pure logic (web/js/drag_points.js). Run: node --test web/tests/
+// (.mjs on purpose: ComfyUI loads every .js under web/ as a front-end extension, never .mjs.)
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import {
+  DragPointsError,
+  addHandle,
+  addPoint,
+  cancelPending,
+  canvasToImage,
+  clampPoint,
+  clearPairs,
+  completeCount,
+  createState,
+  deletePair,
+  heightForWidth,
+  hitTest,
+  imageToCanvas,
+  isOnImage,
+  parseImageWidgetValue,
+  viewQuery,
+  layoutImage,
+  movePoint,
+  parseDragPoints,
+  pendingIndex,
+  pointsOutside,
+  serializeDragPoints,
+  setTarget,
+  stateFromText,
+} from "../js/drag_points.js";
+
+describe("layoutImage (contain + letterbox)", () => {
+  test("wide canvas, square image: bars left and right", () => {
+    const layout = layoutImage(400, 200, 512, 512);
+    assert.deepEqual(layout, {
+      scale: 200 / 512, offsetX: 100, offsetY: 0, drawWidth: 200, drawHeight: 200,
+      imageWidth: 512, imageHeight: 512, canvasWidth: 400, canvasHeight: 200,
+    });
+  });
+
+  test("tall canvas, landscape image: bars top and bottom", () => {
+    const layout = layoutImage(300, 400, 768, 512);
+    assert.equal(layout.scale, 300 / 768);
+    assert.equal(layout.offsetX, 0);
+    assert.equal(layout.drawWidth, 300);
+    assert.equal(layout.drawHeight, 200);
+    assert.equal(layout.offsetY, 100);
+  });
+
+  test("exact fit: no bars", () => {
+    const layout = layoutImage(256, 128, 1024, 512);
+    assert.equal(layout.scale, 0.25);
+    assert.equal(layout.offsetX, 0);
+    assert.equal(layout.offsetY, 0);
+  });
+
+  test("zero or missing sizes give null", () => {
+    assert.equal(layoutImage(0, 100, 64, 64), null);
+    assert.equal(layoutImage(100, 100, 0, 64), null);
+    assert.equal(layoutImage(100, 100, undefined, 64), null);
+  });
+
+  test("heightForWidth keeps the aspect ratio", () => {
+    assert.equal(heightForWidth(400, 768, 512), 400 * 512 / 768);
+    assert.equal(heightForWidth(300, 64, 64), 300);
+    assert.equal(heightForWidth(300, 0, 64), 0);
+  });
+});
+
+describe("canvas <-> image mapping", () => {
+  const layout = layoutImage(400, 200, 512, 512); // scale 0.390625, offsetX 100
+
+  test("canvas -> image pixel under the cursor", () => {
+    assert.deepEqual(canvasToImage(layout, 100, 0), [0, 0]);
+    assert.deepEqual(canvasToImage(layout, 200, 100), [256, 256]);
+    assert.deepEqual(canvasToImage(layout, 150, 50), [128, 128]);
+    // 0.39 canvas px to the right of the image's left edge is still pixel column 0 (floor of 0.998)
+    assert.deepEqual(canvasToImage(layout, 100.39, 10), [0, 25]);
+    assert.deepEqual(canvasToImage(layout, 299.9, 199.9), [511, 511]);
+  });
+
+  test("canvas -> image clamps positions on the letterbox bars", () => {
+    assert.deepEqual(canvasToImage(layout, 10, 100), [0, 256]);
+    assert.deepEqual(canvasToImage(layout, 390, -5), [511, 0]);
+    assert.deepEqual(canvasToImage(layout, 300, 200), [511, 511]);
+  });
+
+  test("image -> canvas gives the pixel centre", () => {
+    assert.deepEqual(imageToCanvas(layout, [0, 0]), [100 + 0.5 * 0.390625, 0.5 * 0.390625]);
+    assert.deepEqual(imageToCanvas(layout, [256, 128]), [100 + 256.5 * 0.390625, 128.5 * 0.390625]);
+  });
+
+  test("round trip: image -> canvas -> image is the identity on integer pixels", () => {
+    const landscape = layoutImage(333, 250, 768, 512);
+    for (const point of [[0, 0], [767, 511], [383, 255], [17, 400], [700, 3]]) {
+      const [cx, cy] = imageToCanvas(landscape, point);
+      assert.deepEqual(canvasToImage(landscape, cx, cy), point);
+    }
+  });
+
+  test("round trip: canvas -> image -> canvas moves by at most half an image pixel", () => {
+    const big = layoutImage(800, 800, 64, 64); // scale 12.5: half a pixel is 6.25 canvas px
+    for (const [cx, cy] of [[3, 799], [400, 400], [412.4, 12.6], [799.9, 0.1]]) {
+      const back = imageToCanvas(big, canvasToImage(big, cx, cy));
+      assert.ok(Math.abs(back[0] - cx) <= 6.25 && Math.abs(back[1] - cy) <= 6.25, `${cx},${cy} -> ${back}`);
+    }
+  });
+
+  test("isOnImage excludes the letterbox bars", () => {
+    assert.equal(isOnImage(layout, 99.9, 100), false);
+    assert.equal(isOnImage(layout, 100, 100), true);
+    assert.equal(isOnImage(layout, 299.9, 199.9), true);
+    assert.equal(isOnImage(layout, 300, 100), false);
+    assert.equal(isOnImage(null, 150, 100), false);
+  });
+
+  test("mapping without a layout is an error", () => {
+    assert.throws(() => canvasToImage(null, 1, 1), DragPointsError);
+    assert.throws(() => imageToCanvas(null, [1, 1]), DragPointsError);
+  });
+
+  test("clampPoint rounds and clamps", () => {
+    assert.deepEqual(clampPoint([10.4, 10.6], 64, 32), [10, 11]);
+    assert.deepEqual(clampPoint([-3, 40], 64, 32), [0, 31]);
+    assert.deepEqual(clampPoint([63.7, 0.2], 64, 32), [63, 0]);
+  });
+});
+
+describe("pair editing", () => {
+  test("clicks alternate handle, target, handle, target", () => {
+    let state = createState();
+    state = addPoint(state, [10, 20]);
+    assert.deepEqual(state, { pairs: [{ source: [10, 20], target: null }] });
+    assert.equal(pendingIndex(state), 0);
+    assert.equal(completeCount(state), 0);
+    state = addPoint(state, [30, 20]);
+    assert.deepEqual(state, { pairs: [{ source: [10, 20], target: [30, 20] }] });
+    assert.equal(pendingIndex(state), -1);
+    state = addPoint(addPoint(state, [5, 5]), [6, 7]);
+    assert.deepEqual(state.pairs, [
+      { source: [10, 20], target: [30, 20] },
+      { source: [5, 5], target: [6, 7] },
+    ]);
+    assert.equal(completeCount(state), 2);
+  });
+
+  test("functions do not mutate their input", () => {
+    const state = createState([{ source: [1, 2], target: [3, 4] }]);
+    const frozen = JSON.stringify(state);
+    addPoint(state, [9, 9]);
+    movePoint(state, { pair: 0, role: "target" }, [7, 7]);
+    deletePair(state, 0);
+    assert.equal(JSON.stringify(state), frozen);
+  });
+
+  test("addHandle drops a pending handle; setTarget needs one", () => {
+    let state = addHandle(createState(), [1, 1]);
+    state = addHandle(state, [2, 2]);
+    assert.deepEqual(state.pairs, [{ source: [2, 2], target: null }]);
+    assert.throws(() => setTarget(createState(), [1, 1]), /no handle is waiting/);
+  });
+
+  test("movePoint moves one point only", () => {
+    const state = createState([{ source: [1, 2], target: [3, 4] }, { source: [5, 6], target: [7, 8] }]);
+    const moved = movePoint(state, { pair: 1, role: "source" }, [50, 60]);
+    assert.deepEqual(moved.pairs, [{ source: [1, 2], target: [3, 4] }, { source: [50, 60], target: [7, 8] }]);
+    assert.throws(() => movePoint(state, { pair: 2, role: "source" }, [0, 0]), DragPointsError);
+    assert.throws(() => movePoint(state, { pair: 0, role: "middle" }, [0, 0]), DragPointsError);
+    const pending = addHandle(state, [9, 9]);
+    assert.throws(() => movePoint(pending, { pair: 2, role: "target" }, [0, 0]), DragPointsError);
+  });
+
+  test("deletePair renumbers the rest; cancelPending and clearPairs", () => {
+    const state = createState([
+      { source: [1, 1], target: [2, 2] }, { source: [3, 3], target: [4, 4] }, { source: [5, 5], target: [6, 6] },
+    ]);
+    assert.deepEqual(deletePair(state, 1).pairs, [{ source: [1, 1], target: [2, 2] }, { source: [5, 5], target: [6, 6] }]);
+    assert.throws(() => deletePair(state, 3), /no pair 3 \(there are 3\)/);
+    assert.throws(() => deletePair(state, -1), DragPointsError);
+    const pending = addHandle(state, [7, 7]);
+    assert.deepEqual(cancelPending(pending), state);
+    assert.deepEqual(cancelPending(state), state);
+    assert.deepEqual(clearPairs(), { pairs: [] });
+  });
+
+  test("hitTest finds the nearest point within the radius", () => {
+    const layout = layoutImage(400, 200, 512, 512); // pixel (x, y) centre at (100 + (x+.5)s, (y+.5)s)
+    const state = createState([
+      { source: [0, 0], target: [256, 256] },
+      { source: [512 - 1, 511], target: null },
+    ]);
+    // target of pair 0 is drawn at (200.195.., 100.195..)
+    assert.deepEqual(hitTest(state, layout, 203, 100, 8), { pair: 0, role: "target", distance: Math.hypot(203 - (100 + 256.5 * 0.390625), 100 - 256.5 * 0.390625) });
+    assert.equal(hitTest(state, layout, 215, 100, 8), null);
+    assert.equal(hitTest(state, layout, 100, 0, 8).role, "source");
+    assert.equal(hitTest(state, layout, 299, 199, 8).pair, 1);
+    assert.equal(hitTest(state, null, 100, 0), null);
+  });
+
+  test("hitTest: ties go to the later pair and to the target", () => {
+    const layout = layoutImage(100, 100, 100, 100);
+    const state = createState([
+      { source: [10, 10], target: [10, 10] },
+      { source: [10, 10], target: [40, 40] },
+    ]);
+    assert.deepEqual(hitTest(state, layout, 10.5, 10.5), { pair: 1, role: "source", distance: 0 });
+    const one = createState([{ source: [10, 10], target: [10, 10] }]);
+    assert.deepEqual(hitTest(one, layout, 10.5, 10.5), { pair: 0, role: "target", distance: 0 });
+  });
+});
+
+describe("JSON", () => {
+  test("parse the documented format", () => {
+    const pairs = parseDragPoints('{"pairs": [{"source": [120, 80], "target": [160, 96.5]}]}');
+    assert.deepEqual(pairs, [{ source: [120, 80], target: [160, 96.5] }]);
+  });
+
+  test("empty text and an empty list mean no pairs; extra keys are ignored", () => {
+    assert.deepEqual(parseDragPoints(""), []);
+    assert.deepEqual(parseDragPoints("  \n"), []);
+    assert.deepEqual(parseDragPoints(undefined), []);
+    assert.deepEqual(parseDragPoints('{"pairs": []}'), []);
+    assert.deepEqual(parseDragPoints('{"pairs": [{"source": [1, 2], "target": [3, 4], "note": "x"}], "v": 1}'),
+      [{ source: [1, 2], target: [3, 4] }]);
+  });
+
+  test("errors say what is wrong and where", () => {
+    const cases = [
+      ["{pairs: []}", /^drag_points is not valid JSON: /],
+      ["[1, 2]", /^drag_points must be a JSON object \{"pairs": \[\.\.\.\]\}, got \[1,2\]$/],
+      ["null", /got null$/],
+      ['{"points": []}', /^drag_points: missing key "pairs"$/],
+      ['{"pairs": {}}', /^drag_points: "pairs" must be a list, got \{\}$/],
+      ['{"pairs": [5]}', /^drag_points: pair 1 must be an object \{"source": \[x, y\], "target": \[x, y\]\}, got 5$/],
+      ['{"pairs": [{"source": [1, 2], "target": [3, 4]}, {"source": [1, 2]}]}', /^drag_points: pair 2 has no "target"$/],
+      ['{"pairs": [{"source": [1, 2], "target": [3, "a"]}]}', /^drag_points: pair 1 target must be \[x, y\] with two finite numbers, got \[3,"a"\]$/],
+      ['{"pairs": [{"source": [1, 2, 3], "target": [3, 4]}]}', /pair 1 source must be \[x, y\]/],
+      ['{"pairs": [{"source": [1e999, 2], "target": [3, 4]}]}', /pair 1 source must be \[x, y\] with two finite numbers, got \[null,2\]/],
+      ['{"pairs": [{"source": [1, 2], "target": [-1, 4]}]}', /^drag_points: pair 1 target \[-1,4\] is negative/],
+    ];
+    for (const [text, pattern] of cases) {
+      assert.throws(() => parseDragPoints(text), (error) => {
+        assert.ok(error instanceof DragPointsError, text);
+        assert.match(error.message, pattern, text);
+        return true;
+      });
+    }
+    assert.throws(() => parseDragPoints(42), /expected a JSON string, got number/);
+  });
+
+  test("serialize: integers, complete pairs only, one pair per line", () => {
+    const state = createState([
+      { source: [10.4, 20.6], target: [30, 40] },
+      { source: [1, 2], target: [3, 4] },
+      { source: [7, 7], target: null },
+    ]);
+    assert.equal(serializeDragPoints(state),
+      '{"pairs": [\n  {"source": [10, 21], "target": [30, 40]},\n  {"source": [1, 2], "target": [3, 4]}\n]}');
+    assert.equal(serializeDragPoints(createState()), '{"pairs": []}');
+    assert.equal(serializeDragPoints(addHandle(createState(), [1, 1])), '{"pairs": []}');
+  });
+
+  test("serialize clamps into the image when its size is known", () => {
+    const state = createState([{ source: [70, -2], target: [63.6, 10] }]);
+    assert.equal(serializeDragPoints(state, [64, 48]), '{"pairs": [\n  {"source": [63, 0], "target": [63, 10]}\n]}');
+  });
+
+  test("round trip: serialize -> parse -> serialize", () => {
+    const state = createState([{ source: [0, 511], target: [255, 3] }, { source: [100, 100], target: [140, 90] }]);
+    const text = serializeDragPoints(state);
+    assert.deepEqual(parseDragPoints(text), state.pairs);
+    assert.equal(serializeDragPoints(createState(parseDragPoints(text))), text);
+    assert.deepEqual(JSON.parse(text), { pairs: state.pairs });
+  });
+
+  test("stateFromText returns the error instead of throwing", () => {
+    assert.deepEqual(stateFromText('{"pairs": [{"source": [1, 2], "target": [3, 4]}]}'),
+      { state: { pairs: [{ source: [1, 2], target: [3, 4] }] }, error: null });
+    assert.deepEqual(stateFromText("{"), {
+      state: null,
+      error: "drag_points is not valid JSON: " + (() => { try { JSON.parse("{"); } catch (e) { return e.message; } })(),
+    });
+  });
+
+  test("pointsOutside names points beyond the image", () => {
+    const pairs = [{ source: [63, 47], target: [64, 10] }, { source: [3, 48], target: [63.5, 47.9] }];
+    assert.deepEqual(pointsOutside(pairs, 64, 48), ["pair 1 target", "pair 2 source"]);
+  });
+});
+
+describe("image sources", () => {
+  test("LoadImage widget values", () => {
+    assert.deepEqual(parseImageWidgetValue("example.png"), { filename: "example.png", subfolder: "", type: "input" });
+    assert.deepEqual(parseImageWidgetValue("sub/dir/a b.png"), { filename: "a b.png", subfolder: "sub/dir", type: "input" });
+    assert.deepEqual(parseImageWidgetValue("clipspace/x.png [input]"), { filename: "x.png", subfolder: "clipspace", type: "input" });
+    assert.deepEqual(parseImageWidgetValue("out_00001_.png [output]"), { filename: "out_00001_.png", subfolder: "", type: "output" });
+    assert.deepEqual(parseImageWidgetValue("sub\\win.png", "output"), { filename: "win.png", subfolder: "sub", type: "output" });
+    assert.equal(parseImageWidgetValue(""), null);
+    assert.equal(parseImageWidgetValue("sub/"), null);
+    assert.equal(parseImageWidgetValue(undefined), null);
+  });
+
+  test("/view query strings", () => {
+    assert.equal(viewQuery({ filename: "a b&c.png", subfolder: "sub/dir", type: "input" }),
+      "filename=a%20b%26c.png&type=input&subfolder=sub%2Fdir");
+    assert.equal(viewQuery({ filename: "ComfyUI_temp_00001_.png", subfolder: "", type: "temp" }),
+      "filename=ComfyUI_temp_00001_.png&type=temp&subfolder=");
+    assert.equal(viewQuery({ filename: "x.png" }), "filename=x.png&type=output&subfolder=");
+  });
+});
