@@ -18,7 +18,10 @@ import math
 
 import pytest
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler, FlowMatchEulerDiscreteScheduler
+diffusers = pytest.importorskip("diffusers", reason="core tier needs diffusers (requirements-test.txt); ComfyUI venvs may lack it")
+DDIMScheduler = diffusers.DDIMScheduler
+DDPMScheduler = diffusers.DDPMScheduler
+FlowMatchEulerDiscreteScheduler = diffusers.FlowMatchEulerDiscreteScheduler
 
 from sde_edit.samplers import EPS, FLOW
 

@@ -14,7 +14,9 @@ import math
 
 import pytest
 import torch
-from diffusers import FluxTransformer2DModel, UNet2DConditionModel
+diffusers = pytest.importorskip("diffusers", reason="core tier needs diffusers (requirements-test.txt); ComfyUI venvs may lack it")
+FluxTransformer2DModel = diffusers.FluxTransformer2DModel
+UNet2DConditionModel = diffusers.UNet2DConditionModel
 
 from sde_edit.samplers import EPS, FLOW, cycle_sde_invert, cycle_sde_replay
 

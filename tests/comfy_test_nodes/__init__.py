@@ -1,0 +1,108 @@
+"""Test-only ComfyUI nodes for the HTTP tests (``tests/test_comfyui_http.py``); never shipped with the pack.
+
+``tests/comfy_server.py`` symlinks this folder into the test server's ``custom_nodes``. The nodes stand in
+for what the tests cannot download: a tiny random-weight Flux (checkpoint detection cannot make Flux tiny),
+text conditioning without a text encoder, and latents with the scale of real VAE latents. Everything is
+seeded, so the same inputs give the same tensors in every process, as in ``tests/comfy_harness.py``.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+# This folder is reached through a symlink in the server's custom_nodes: resolve it to find tests/.
+_TESTS_DIR = str(Path(__file__).resolve().parent.parent)
+if _TESTS_DIR not in sys.path:
+    sys.path.insert(0, _TESTS_DIR)
+
+import comfy_harness  # noqa: E402  (after the sys.path change)
+
+CATEGORY = "_for_testing/sde_edit"
+
+
+class TinyFluxLoader:
+    """A tiny Flux (CONST flow, 16 latent channels, text/pooled dim 32) built in Python."""
+
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("MODEL",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1})}}
+
+    def load(self, seed):
+        return (comfy_harness.tiny_flux_model(seed),)
+
+
+class Conditioning:
+    """Seeded random conditioning ``[[randn(1, tokens, dim), extras]]`` without a text encoder.
+
+    Draw order as in ``comfy_harness.sd2_conditioning`` / ``flux_conditioning``: the token tensor, then
+    (if ``pooled_dim`` > 0) ``pooled_output`` = randn(1, pooled_dim). ``guidance`` > 0 is stored as the
+    Flux guidance; 0 leaves it out (the SD2 extras are then empty, as in ``sd2_conditioning``).
+    """
+
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("CONDITIONING",)
+    FUNCTION = "build"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "dim": ("INT", {"default": 1024, "min": 1, "max": 8192}),
+            "tokens": ("INT", {"default": 4, "min": 1, "max": 512}),
+            "pooled_dim": ("INT", {"default": 0, "min": 0, "max": 8192}),
+            "seed": ("INT", {"default": 0, "min": 0, "max": 2**63 - 1}),
+            "guidance": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 100.0, "step": 0.1}),
+        }}
+
+    def build(self, dim, tokens, pooled_dim, seed, guidance):
+        generator = torch.Generator().manual_seed(seed)
+        cond = torch.randn(1, tokens, dim, generator=generator)
+        extras = {}
+        if pooled_dim > 0:
+            extras["pooled_output"] = torch.randn(1, pooled_dim, generator=generator)
+        if guidance > 0:
+            extras["guidance"] = guidance
+        return ([[cond, extras]],)
+
+
+class RandomLatent:
+    """A seeded N(0, 1) LATENT with per-channel offsets: latents with the scale of real VAE latents.
+
+    (The random-weight TAESD encoders of the tiny models give nearly constant latents, ~1 +- 1e-3.)
+    """
+
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("LATENT",)
+    FUNCTION = "build"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "channels": ("INT", {"default": 4, "min": 1, "max": 128}),
+            "height": ("INT", {"default": 8, "min": 1, "max": 1024}),
+            "width": ("INT", {"default": 8, "min": 1, "max": 1024}),
+            "seed": ("INT", {"default": 0, "min": 0, "max": 2**63 - 1}),
+        }}
+
+    def build(self, channels, height, width, seed):
+        generator = torch.Generator().manual_seed(seed)
+        samples = torch.randn(1, channels, height, width, generator=generator)
+        samples += torch.linspace(-0.5, 0.5, channels).view(1, channels, 1, 1)
+        return ({"samples": samples},)
+
+
+NODE_CLASS_MAPPINGS = {
+    "SDEEditTest_TinyFluxLoader": TinyFluxLoader,
+    "SDEEditTest_Conditioning": Conditioning,
+    "SDEEditTest_RandomLatent": RandomLatent,
+}
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "SDEEditTest_TinyFluxLoader": "Tiny Flux Loader (SDE Edit tests)",
+    "SDEEditTest_Conditioning": "Random Conditioning (SDE Edit tests)",
+    "SDEEditTest_RandomLatent": "Random Latent (SDE Edit tests)",
+}

@@ -1,0 +1,556 @@
+"""UI-format workflow tools (no ComfyUI or torch needed): node schemas, validation, UI -> API conversion,
+and the generator of the pack's ``example_workflows/*.json``.
+
+Schemas come from /object_info dumps: ComfyUI 0.8.0's core nodes (``<repo>/../shared/comfyui/
+object_info_0.8.0.json``, or env ``SDE_EDIT_OBJECT_INFO``) plus the pack's own snapshot
+``tests/data/pack_object_info.json`` (written by ``tests/test_comfyui_http.py`` from a live 0.8.0 server).
+
+Regenerate the example workflows after a schema change with::
+
+    python tests/workflow_tools.py          # writes example_workflows/*.json
+
+Widget rules (ComfyUI frontend 1.2x-1.3x, checked against the official workflow templates):
+
+* widget inputs are the INT / FLOAT / STRING / BOOLEAN / COMBO inputs (required, then optional, in
+  ``input_order``) unless ``forceInput``; sockets (MODEL, LATENT, ...) are not widgets;
+* ``widgets_values`` is positional in that order, plus one frontend-only value right after a widget with
+  ``control_after_generate`` ("fixed" / "increment" / "decrement" / "randomize") and one after a combo with
+  ``image_upload`` (the upload button, value "image"); a widget converted to an input keeps its value;
+* frontend-only nodes (Note, MarkdownNote) have only ``widgets_values`` and never reach the API prompt.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+PACK_SNAPSHOT = TESTS_DIR / "data" / "pack_object_info.json"
+CORE_OBJECT_INFO = REPO_ROOT.parent / "shared" / "comfyui" / "object_info_0.8.0.json"
+WORKFLOW_DIR = REPO_ROOT / "example_workflows"
+
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+FRONTEND_ONLY = {"Note": ["text"], "MarkdownNote": ["text"]}  # node type -> its widgets
+CONTROL_VALUES = ("fixed", "increment", "decrement", "randomize")
+FILE_NAME = re.compile(r"\.(safetensors|sft|ckpt|pt|pth|bin|gguf|png|jpe?g|webp)$", re.IGNORECASE)
+UPLOAD_KEYS = ("image_upload", "video_upload", "audio_upload", "animated_image_upload")
+
+
+# ---- schemas ---------------------------------------------------------------------------------------------
+
+def core_object_info_path() -> Path:
+    return Path(os.environ.get("SDE_EDIT_OBJECT_INFO", CORE_OBJECT_INFO))
+
+
+def load_object_info(core: Path | None = None) -> dict:
+    """Core 0.8.0 schemas + the pack snapshot (the pack wins on a name clash)."""
+    info = json.loads(Path(core or core_object_info_path()).read_text())
+    info.update(json.loads(PACK_SNAPSHOT.read_text()))
+    return info
+
+
+def input_type(spec) -> str:
+    """The type name of an /object_info input spec: V1 combos are [[options], {...}] -> "COMBO"."""
+    kind = spec[0]
+    return "COMBO" if isinstance(kind, list) else kind
+
+
+def input_options(spec) -> dict:
+    return spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+
+
+def combo_choices(spec) -> list | None:
+    if isinstance(spec[0], list):
+        return spec[0]
+    return input_options(spec).get("options") if spec[0] == "COMBO" else None
+
+
+def node_inputs(node_info: dict) -> list[tuple[str, list, bool]]:
+    """[(name, spec, required)] in the frontend's order: required then optional, each in input_order."""
+    out = []
+    order = node_info.get("input_order") or {k: list(v) for k, v in node_info["input"].items()}
+    for section in ("required", "optional"):
+        specs = node_info["input"].get(section) or {}
+        for name in order.get(section, list(specs)):
+            out.append((name, specs[name], section == "required"))
+    return out
+
+
+def is_widget(spec) -> bool:
+    return input_type(spec) in WIDGET_TYPES and not input_options(spec).get("forceInput", False)
+
+
+def widget_layout(node_type: str, object_info: dict) -> list[tuple[str, str | None]]:
+    """The positions of ``widgets_values``: (input name, None) for a real widget, (input name, "control")
+    / (input name, "upload") for the frontend-only value that follows it."""
+    if node_type in FRONTEND_ONLY:
+        return [(name, None) for name in FRONTEND_ONLY[node_type]]
+    layout = []
+    for name, spec, _ in node_inputs(object_info[node_type]):
+        if not is_widget(spec):
+            continue
+        layout.append((name, None))
+        options = input_options(spec)
+        if options.get("control_after_generate"):
+            layout.append((name, "control"))
+        if any(options.get(key) for key in UPLOAD_KEYS):
+            layout.append((name, "upload"))
+    return layout
+
+
+def types_match(output_type: str, input_type_: str) -> bool:
+    """As the frontend: "*" matches anything, "A,B" lists alternatives."""
+    if output_type == "*" or input_type_ == "*":
+        return True
+    return bool(set(output_type.split(",")) & set(input_type_.split(",")))
+
+
+# ---- validation ------------------------------------------------------------------------------------------
+
+def validate_workflow(workflow: dict, object_info: dict) -> list[str]:
+    """Every problem found in a UI-format workflow (empty list = valid)."""
+    problems = []
+    for key in ("last_node_id", "last_link_id", "nodes", "links", "version"):
+        if key not in workflow:
+            problems.append(f"missing top-level key {key!r}")
+    if problems:
+        return problems
+    nodes = {}
+    for node in workflow["nodes"]:
+        if node["id"] in nodes:
+            problems.append(f"duplicate node id {node['id']}")
+        nodes[node["id"]] = node
+        for key in ("id", "type", "pos", "size", "flags", "order", "mode", "properties"):
+            if key not in node:
+                problems.append(f"node {node.get('id')}: missing {key!r}")
+    if nodes and max(nodes) > workflow["last_node_id"]:
+        problems.append(f"last_node_id {workflow['last_node_id']} < largest node id {max(nodes)}")
+    links = {}
+    for link in workflow["links"]:
+        if len(link) != 6:
+            problems.append(f"link {link}: expected [id, src, src_slot, dst, dst_slot, type]")
+            continue
+        if link[0] in links:
+            problems.append(f"duplicate link id {link[0]}")
+        links[link[0]] = link
+    if links and max(links) > workflow["last_link_id"]:
+        problems.append(f"last_link_id {workflow['last_link_id']} < largest link id {max(links)}")
+    orders = sorted(node["order"] for node in nodes.values())
+    if orders != list(range(len(nodes))):
+        problems.append(f"node 'order' values must be 0..{len(nodes) - 1}, got {orders}")
+
+    for node in nodes.values():
+        where = f"node {node['id']} ({node['type']})"
+        if node["type"] in FRONTEND_ONLY:
+            if node.get("inputs") or node.get("outputs"):
+                problems.append(f"{where}: a note has no inputs/outputs")
+        elif node["type"] not in object_info:
+            problems.append(f"{where}: unknown node type")
+            continue
+        problems += [f"{where}: {p}" for p in _check_widgets(node, object_info)]
+        if node["type"] not in FRONTEND_ONLY:
+            problems += [f"{where}: {p}" for p in _check_sockets(node, object_info[node["type"]], links)]
+
+    for link_id, (_, src, src_slot, dst, dst_slot, link_type) in links.items():
+        where = f"link {link_id} ({src}:{src_slot} -> {dst}:{dst_slot})"
+        if src not in nodes or dst not in nodes:
+            problems.append(f"{where}: unknown node")
+            continue
+        src_node, dst_node = nodes[src], nodes[dst]
+        src_info, dst_info = object_info.get(src_node["type"]), object_info.get(dst_node["type"])
+        if src_info is None or dst_info is None:
+            problems.append(f"{where}: joins a node without sockets")
+            continue
+        if src_slot >= len(src_info["output"]):
+            problems.append(f"{where}: {src_node['type']} has no output {src_slot}")
+            continue
+        out_type = src_info["output"][src_slot]
+        outputs = src_node.get("outputs") or []
+        if src_slot >= len(outputs) or link_id not in (outputs[src_slot].get("links") or []):
+            problems.append(f"{where}: not listed in the source node's outputs[{src_slot}].links")
+        inputs = dst_node.get("inputs") or []
+        if dst_slot >= len(inputs) or inputs[dst_slot].get("link") != link_id:
+            problems.append(f"{where}: the target node's inputs[{dst_slot}].link is not {link_id}")
+            continue
+        name = inputs[dst_slot]["name"]
+        specs = {n: s for n, s, _ in node_inputs(dst_info)}
+        if name not in specs:
+            problems.append(f"{where}: {dst_node['type']} has no input {name!r}")
+            continue
+        in_type = input_type(specs[name])
+        if not types_match(out_type, in_type):
+            problems.append(f"{where}: {src_node['type']} output {out_type} does not fit "
+                            f"{dst_node['type']}.{name} ({in_type})")
+        if link_type not in (out_type, "*") and not types_match(link_type, in_type):
+            problems.append(f"{where}: link type {link_type} differs from the output type {out_type}")
+    return problems
+
+
+def _check_sockets(node: dict, info: dict, links: dict) -> list[str]:
+    problems = []
+    specs = {name: (spec, required) for name, spec, required in node_inputs(info)}
+    linked = set()
+    for index, entry in enumerate(node.get("inputs") or []):
+        name = entry.get("name")
+        if name not in specs:
+            problems.append(f"inputs[{index}]: {node['type']} has no input {name!r}")
+            continue
+        declared, actual = entry.get("type"), input_type(specs[name][0])
+        if declared != actual and not (actual == "COMBO" and declared in ("COMBO", "*")):
+            problems.append(f"inputs[{index}] {name!r}: type {declared} differs from the schema's {actual}")
+        if entry.get("link") is not None:
+            if entry["link"] not in links:
+                problems.append(f"inputs[{index}] {name!r}: link {entry['link']} does not exist")
+            linked.add(name)
+    for name, (spec, required) in specs.items():
+        if required and not is_widget(spec) and name not in linked:
+            problems.append(f"required input {name!r} ({input_type(spec)}) is not connected")
+    outputs = node.get("outputs") or []
+    if len(outputs) != len(info["output"]):
+        problems.append(f"{len(outputs)} outputs listed, the schema has {len(info['output'])}")
+    for index, (entry, out_type) in enumerate(zip(outputs, info["output"])):
+        if entry.get("type") != out_type:
+            problems.append(f"outputs[{index}]: type {entry.get('type')} differs from the schema's {out_type}")
+        for link_id in entry.get("links") or []:
+            if link_id not in links or links[link_id][1] != node["id"] or links[link_id][2] != index:
+                problems.append(f"outputs[{index}]: link {link_id} does not start here")
+    return problems
+
+
+def _check_widgets(node: dict, object_info: dict) -> list[str]:
+    layout = widget_layout(node["type"], object_info)
+    values = node.get("widgets_values", [])
+    if isinstance(values, dict):
+        return ["widgets_values as a dict is not supported here (use the positional list)"]
+    if len(values) != len(layout):
+        return [f"widgets_values has {len(values)} entries, expected {len(layout)}: "
+                f"{[n + ('' if k is None else ':' + k) for n, k in layout]}"]
+    if node["type"] in FRONTEND_ONLY:
+        return [] if all(isinstance(v, str) for v in values) else ["note text must be a string"]
+    problems = []
+    specs = {name: spec for name, spec, _ in node_inputs(object_info[node["type"]])}
+    for (name, extra), value in zip(layout, values):
+        spec = specs[name]
+        if extra == "control":
+            if value not in CONTROL_VALUES:
+                problems.append(f"{name}: control_after_generate value {value!r} not in {CONTROL_VALUES}")
+            continue
+        if extra == "upload":
+            continue
+        problems += [f"{name}: {p}" for p in _check_value(spec, value)]
+    return problems
+
+
+def _check_value(spec, value) -> list[str]:
+    kind, options = input_type(spec), input_options(spec)
+    if kind in ("INT", "FLOAT"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                (kind == "INT" and not float(value).is_integer()):
+            return [f"{value!r} is not a {kind}"]
+        if "min" in options and value < options["min"] or "max" in options and value > options["max"]:
+            return [f"{value} outside [{options.get('min')}, {options.get('max')}]"]
+    elif kind == "STRING" and not isinstance(value, str):
+        return [f"{value!r} is not a string"]
+    elif kind == "BOOLEAN" and not isinstance(value, bool):
+        return [f"{value!r} is not a boolean"]
+    elif kind == "COMBO":
+        choices = combo_choices(spec)
+        # file lists (checkpoints, VAEs, images, ...) are machine-specific in a schema dump
+        if choices and not FILE_NAME.search(str(value)) and value not in choices:
+            return [f"{value!r} not among {choices}"]
+    return []
+
+
+# ---- UI -> API -------------------------------------------------------------------------------------------
+
+def ui_to_api(workflow: dict, object_info: dict) -> dict:
+    """The API prompt that the frontend's graphToPrompt would send for a plain workflow (no groups nodes,
+    subgraphs, reroutes or primitive nodes; muted/bypassed nodes are not supported)."""
+    links = {link[0]: link for link in workflow["links"]}
+    prompt = {}
+    for node in workflow["nodes"]:
+        if node["type"] in FRONTEND_ONLY:
+            continue
+        if node.get("mode", 0) != 0:
+            raise NotImplementedError(f"node {node['id']}: mode {node['mode']} (muted/bypassed) not supported")
+        info = object_info[node["type"]]
+        inputs = {}
+        values = iter(node.get("widgets_values") or [])
+        for name, extra in widget_layout(node["type"], object_info):
+            value = next(values)
+            if extra is None:
+                inputs[name] = value
+        for entry in node.get("inputs") or []:
+            if entry.get("link") is not None:
+                _, src, src_slot, *_ = links[entry["link"]]
+                inputs[entry["name"]] = [str(src), src_slot]
+        known = {name for name, _, _ in node_inputs(info)}
+        assert set(inputs) <= known, (node["type"], set(inputs) - known)
+        prompt[str(node["id"])] = {"class_type": node["type"], "inputs": inputs,
+                                   "_meta": {"title": node.get("title") or info.get("display_name")
+                                             or node["type"]}}
+    return prompt
+
+
+# ---- building UI workflows -------------------------------------------------------------------------------
+
+class WorkflowBuilder:
+    """Writes UI-format (version 0.4) workflows; widget values are given by input name."""
+
+    def __init__(self, object_info: dict, pack_id: str = "sde-edit", pack_version: str = "0.1.0"):
+        self.info, self.pack_id, self.pack_version = object_info, pack_id, pack_version
+        self.nodes, self.links, self.groups = [], [], []
+
+    def node(self, node_type: str, pos, size, title: str | None = None, models: list | None = None,
+             control: str = "fixed", **widgets) -> dict:
+        node_id = len(self.nodes) + 1
+        values = []
+        for name, extra in widget_layout(node_type, self.info):
+            if extra == "control":
+                values.append(control)
+            elif extra == "upload":
+                values.append("image")
+            else:
+                if name not in widgets:
+                    spec = dict((n, s) for n, s, _ in node_inputs(self.info[node_type]))[name]
+                    if "default" not in input_options(spec):
+                        raise ValueError(f"{node_type}.{name}: no value and no default")
+                    widgets[name] = input_options(spec)["default"]
+                values.append(widgets.pop(name))
+        if widgets:
+            raise ValueError(f"{node_type}: not widgets: {sorted(widgets)}")
+        node = {"id": node_id, "type": node_type, "pos": list(pos), "size": list(size), "flags": {},
+                "order": 0, "mode": 0, "inputs": [], "outputs": [], "properties": {},
+                "widgets_values": values}
+        if node_type not in FRONTEND_ONLY:
+            info = self.info[node_type]
+            node["inputs"] = [{"name": name, "type": input_type(spec), "link": None}
+                              for name, spec, _ in node_inputs(info) if not is_widget(spec)]
+            node["outputs"] = [{"name": name, "type": kind, "links": [], "slot_index": index}
+                               for index, (name, kind) in enumerate(zip(info["output_name"], info["output"]))]
+            core = info.get("python_module", "").startswith(("nodes", "comfy_extras"))
+            node["properties"] = {"cnr_id": "comfy-core" if core else self.pack_id,
+                                  "ver": "0.8.0" if core else self.pack_version,
+                                  "Node name for S&R": node_type}
+            if models:
+                node["properties"]["models"] = models
+        if title:
+            node["title"] = title
+        if node_type in FRONTEND_ONLY:
+            node["color"], node["bgcolor"] = "#432", "#653"
+        self.nodes.append(node)
+        return node
+
+    def link(self, src: dict, src_slot: int, dst: dict, input_name: str) -> None:
+        link_id = len(self.links) + 1
+        out_type = src["outputs"][src_slot]["type"]
+        slots = [i for i, entry in enumerate(dst["inputs"]) if entry["name"] == input_name]
+        if not slots:  # a widget turned into a socket
+            spec = dict((n, s) for n, s, _ in node_inputs(self.info[dst["type"]]))[input_name]
+            dst["inputs"].append({"name": input_name, "type": input_type(spec), "widget": {"name": input_name},
+                                  "link": None})
+            slots = [len(dst["inputs"]) - 1]
+        dst["inputs"][slots[0]]["link"] = link_id
+        src["outputs"][src_slot]["links"].append(link_id)
+        self.links.append([link_id, src["id"], src_slot, dst["id"], slots[0], out_type])
+
+    def group(self, title: str, bounding, color: str = "#3f789e") -> None:
+        self.groups.append({"id": len(self.groups) + 1, "title": title, "bounding": list(bounding),
+                            "color": color, "font_size": 24, "flags": {}})
+
+    def build(self) -> dict:
+        self._set_order()
+        return {"last_node_id": len(self.nodes), "last_link_id": len(self.links), "nodes": self.nodes,
+                "links": self.links, "groups": self.groups, "config": {},
+                "extra": {"ds": {"scale": 0.75, "offset": [40, 40]}}, "version": 0.4}
+
+    def _set_order(self) -> None:
+        """Execution order as the frontend stores it: a topological order (notes first)."""
+        parents = {node["id"]: {link[1] for link in self.links if link[3] == node["id"]} for node in self.nodes}
+        done, order = set(), []
+        while len(order) < len(self.nodes):
+            ready = [n for n in self.nodes if n["id"] not in done and parents[n["id"]] <= done]
+            if not ready:
+                raise ValueError("the workflow has a cycle")
+            for node in ready:
+                done.add(node["id"])
+                order.append(node)
+        for index, node in enumerate(order):
+            node["order"] = index
+
+
+def _branches(b: WorkflowBuilder, x: int, y: int, vae, sigmas, latent, invert, source_guider,
+              target_guider, prefix: str) -> None:
+    """The two replay branches: reconstruct (source guider) and edit (target guider), one sampler node."""
+    sampler = b.node("SDEEdit_CycleSDESampler", (x, y + 250), (280, 70))
+    b.link(invert, 0, sampler, "trajectory")
+    noise = b.node("DisableNoise", (x, y + 370), (210, 30))
+    for row, (label, the_guider) in enumerate((("Reconstruct", source_guider), ("Edit", target_guider))):
+        top = y + row * 480
+        run = b.node("SamplerCustomAdvanced", (x + 330, top), (260, 330), title=f"{label} (replay)")
+        b.link(noise, 0, run, "noise")
+        b.link(the_guider, 0, run, "guider")
+        b.link(sampler, 0, run, "sampler")
+        b.link(sigmas, 0, run, "sigmas")
+        b.link(latent, 0, run, "latent_image")
+        decode = b.node("VAEDecode", (x + 630, top), (210, 50))
+        b.link(run, 0, decode, "samples")
+        b.link(vae, 0 if vae["type"] == "VAELoader" else 2, decode, "vae")
+        if label == "Reconstruct":
+            show = b.node("PreviewImage", (x + 870, top), (360, 380), title="Reconstruction (= the input)")
+        else:
+            show = b.node("SaveImage", (x + 870, top), (360, 400), title="Edited image",
+                          filename_prefix=f"{prefix}_edit")
+        b.link(decode, 0, show, "images")
+        b.group(f"{label}", (x + 310, top - 75, 940, 455),
+                "#3f789e" if row == 0 else "#8a5a2b")
+
+
+SD15_NOTE = "\n".join([
+    'Cycle-SDE edit (Nie et al., arXiv 2311.01410) for SD1.5',
+    '',
+    "Cycle-SDE Invert records the input image's noising trajectory once, under the SOURCE guider. "
+    'Cycle-SDE Sampler replays that trajectory inside SamplerCustomAdvanced with any guider:',
+    '- Reconstruct (source guider): gives back the input exactly. Use it as a check.',
+    '- Edit (target guider): changes what the target prompt asks for and keeps the rest.',
+    'Changing only the target prompt or its CFG does not re-run the inversion (keep the Invert seed on '
+    '"fixed").',
+    '',
+    'What to tune',
+    '- BasicScheduler denoise = edit strength t0 (0.5-0.8): raise it when the edit shows no effect, lower'
+    ' it to stay closer to the input. steps (30-50) are the steps actually run from t0 down.',
+    '- Target guider cfg (5-10): higher gives stronger edits.',
+    '- Prompts: let the target prompt differ from the source prompt only in the words you want to change;'
+    ' the source prompt should describe the input image.',
+    "- eta on Cycle-SDE Invert: 1 = the paper's SDE (best edits); lower moves towards DDIM. "
+    'Reconstruction stays exact for any eta > 0.',
+    '- seed: another seed gives another, equally valid edit of the same image.',
+    '- For a one-off edit, the all-in-one Cycle-SDE Edit node does inversion and edit in one node.',
+])
+
+FLUX_NOTE = "\n".join([
+    'Cycle-SDE edit (Nie et al., arXiv 2311.01410) for FLUX.1-dev',
+    '',
+    'Flux is a flow model; guidance comes from FluxGuidance on each prompt and BasicGuider (CFG 1). '
+    "Cycle-SDE Invert records the input's trajectory once, under the SOURCE prompt. Cycle-SDE Sampler "
+    'replays it:',
+    '- Reconstruct (source guider): gives back the input exactly. Use it as a check.',
+    '- Edit (target guider): applies the target prompt.',
+    'Changing only the target prompt does not re-run the inversion (keep the Invert seed on "fixed").',
+    '',
+    'What to tune',
+    '- BasicScheduler denoise = edit strength t0 (0.6-0.9 for Flux): raise it when nothing changes. steps'
+    ' 20-30.',
+    '- FluxGuidance of the target (2.5-5): higher follows the target prompt more closely.',
+    '- The source FluxGuidance should fit the input image (3.5 is a good start).',
+    "- eta on Cycle-SDE Invert: 1 = the paper's SDE; reconstruction stays exact for any eta > 0.",
+    '- Image size: use multiples of 16 px; the input is encoded at its own size.',
+])
+
+SD15_CKPT = {"name": "v1-5-pruned-emaonly.safetensors", "directory": "checkpoints",
+             "url": "https://huggingface.co/Comfy-Org/stable-diffusion-v1-5-archive/resolve/main/"
+                    "v1-5-pruned-emaonly.safetensors?download=true"}
+FLUX_MODELS = {
+    "unet": {"name": "flux1-dev.safetensors", "directory": "diffusion_models",
+             "url": "https://huggingface.co/Comfy-Org/flux1-dev/resolve/main/flux1-dev.safetensors"},
+    "clip_l": {"name": "clip_l.safetensors", "directory": "text_encoders",
+               "url": "https://huggingface.co/comfyanonymous/flux_text_encoders/resolve/main/clip_l.safetensors"},
+    "t5": {"name": "t5xxl_fp16.safetensors", "directory": "text_encoders",
+           "url": "https://huggingface.co/comfyanonymous/flux_text_encoders/resolve/main/t5xxl_fp16.safetensors"},
+    "vae": {"name": "ae.safetensors", "directory": "vae",
+            "url": "https://huggingface.co/Comfy-Org/Lumina_Image_2.0_Repackaged/resolve/main/split_files/vae/"
+                   "ae.safetensors"},
+}
+
+
+def sd15_workflow(object_info: dict) -> dict:
+    b = WorkflowBuilder(object_info)
+    ckpt = b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[SD15_CKPT],
+                  ckpt_name=SD15_CKPT["name"])
+    image = b.node("LoadImage", (0, 160), (320, 330), title="Input image", image="example.png")
+    encode = b.node("VAEEncode", (0, 540), (210, 50))
+    b.link(image, 0, encode, "pixels")
+    b.link(ckpt, 2, encode, "vae")
+    prompts = {}
+    for row, (key, text) in enumerate((("source", "a photo of a cat sitting on a wooden bench"),
+                                       ("target", "a photo of a dog sitting on a wooden bench"),
+                                       ("negative", "blurry, low quality, distorted"))):
+        prompts[key] = b.node("CLIPTextEncode", (370, row * 180), (400, 140),
+                              title=f"{key.capitalize()} prompt", text=text)
+        b.link(ckpt, 1, prompts[key], "clip")
+    guiders = {}
+    for row, key in enumerate(("source", "target")):
+        guiders[key] = b.node("CFGGuider", (820, row * 150), (270, 100), title=f"{key.capitalize()} guider",
+                              cfg=7.5)
+        b.link(ckpt, 0, guiders[key], "model")
+        b.link(prompts[key], 0, guiders[key], "positive")
+        b.link(prompts["negative"], 0, guiders[key], "negative")
+    sigmas = b.node("BasicScheduler", (820, 320), (270, 110), scheduler="simple", steps=35, denoise=0.7)
+    b.link(ckpt, 0, sigmas, "model")
+    invert = b.node("SDEEdit_CycleSDEInvert", (820, 480), (300, 180), seed=0, eta=1.0, storage_dtype="float32")
+    b.link(guiders["source"], 0, invert, "guider")
+    b.link(sigmas, 0, invert, "sigmas")
+    b.link(encode, 0, invert, "latent")
+    _branches(b, 1170, 0, ckpt, sigmas, encode, invert, guiders["source"], guiders["target"], "cycle_sde_sd15")
+    b.node("Note", (0, 640), (760, 420), title="Cycle-SDE: what to tune", text=SD15_NOTE)
+    return b.build()
+
+
+def flux_workflow(object_info: dict) -> dict:
+    b = WorkflowBuilder(object_info)
+    unet = b.node("UNETLoader", (0, 0), (320, 82), models=[FLUX_MODELS["unet"]],
+                  unet_name=FLUX_MODELS["unet"]["name"], weight_dtype="default")
+    clip = b.node("DualCLIPLoader", (0, 130), (320, 130), models=[FLUX_MODELS["clip_l"], FLUX_MODELS["t5"]],
+                  clip_name1="clip_l.safetensors", clip_name2="t5xxl_fp16.safetensors", type="flux",
+                  device="default")
+    vae = b.node("VAELoader", (0, 310), (320, 60), models=[FLUX_MODELS["vae"]], vae_name="ae.safetensors")
+    image = b.node("LoadImage", (0, 420), (320, 330), title="Input image", image="example.png")
+    encode = b.node("VAEEncode", (0, 800), (210, 50))
+    b.link(image, 0, encode, "pixels")
+    b.link(vae, 0, encode, "vae")
+    guiders = {}
+    for row, (key, text) in enumerate((("source", "a photo of a cat sitting on a wooden bench"),
+                                       ("target", "a photo of a dog sitting on a wooden bench"))):
+        prompt = b.node("CLIPTextEncode", (370, row * 300), (400, 140), title=f"{key.capitalize()} prompt",
+                        text=text)
+        b.link(clip, 0, prompt, "clip")
+        guidance = b.node("FluxGuidance", (370, row * 300 + 190), (270, 60), guidance=3.5)
+        b.link(prompt, 0, guidance, "conditioning")
+        guiders[key] = b.node("BasicGuider", (820, row * 120), (240, 50), title=f"{key.capitalize()} guider")
+        b.link(unet, 0, guiders[key], "model")
+        b.link(guidance, 0, guiders[key], "conditioning")
+    sigmas = b.node("BasicScheduler", (820, 260), (270, 110), scheduler="simple", steps=28, denoise=0.8)
+    b.link(unet, 0, sigmas, "model")
+    invert = b.node("SDEEdit_CycleSDEInvert", (820, 420), (300, 180), seed=0, eta=1.0, storage_dtype="float32")
+    b.link(guiders["source"], 0, invert, "guider")
+    b.link(sigmas, 0, invert, "sigmas")
+    b.link(encode, 0, invert, "latent")
+    _branches(b, 1170, 0, vae, sigmas, encode, invert, guiders["source"], guiders["target"], "cycle_sde_flux")
+    b.node("Note", (370, 640), (560, 420), title="Cycle-SDE: what to tune", text=FLUX_NOTE)
+    return b.build()
+
+
+WORKFLOWS = {"cycle_sde_sd15_edit.json": sd15_workflow, "cycle_sde_flux_edit.json": flux_workflow}
+
+
+def write_workflows(directory: Path = WORKFLOW_DIR) -> list[Path]:
+    object_info = load_object_info()
+    directory.mkdir(exist_ok=True)
+    written = []
+    for name, build in WORKFLOWS.items():
+        workflow = build(object_info)
+        problems = validate_workflow(workflow, object_info)
+        if problems:
+            raise ValueError(f"{name}: " + "\n".join(problems))
+        path = directory / name
+        path.write_text(json.dumps(workflow, indent=2) + "\n")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write_workflows(Path(sys.argv[1]) if len(sys.argv) > 1 else WORKFLOW_DIR):
+        print("wrote", path)
