@@ -533,7 +533,220 @@ def flux_workflow(object_info: dict) -> dict:
     return b.build()
 
 
-WORKFLOWS = {"cycle_sde_sd15_edit.json": sd15_workflow, "cycle_sde_flux_edit.json": flux_workflow}
+SDXL_CKPT = {"name": "sd_xl_base_1.0.safetensors", "directory": "checkpoints",
+             "url": "https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0/resolve/main/"
+                    "sd_xl_base_1.0.safetensors"}
+
+DRAG_NOTE = "\n".join([
+    "SDE-Drag (Nie et al., arXiv 2311.01410): drag handles to targets",
+    "",
+    "Click on the image in the SDE-Drag node: first the handle (red), then its target (blue); pairs are "
+    "numbered, drag a point to move it, right-click deletes a pair, Clear empties the list. The points are "
+    "stored in drag_points (image pixels), so the workflow can also be driven from the API.",
+    "",
+    "Mask (optional): right-click LoadImage -> Open in MaskEditor, paint the area that may change, then "
+    "connect LoadImage's MASK to SDE-Drag's mask. Outside the mask the result equals the input exactly.",
+    "",
+    "What to tune",
+    "- preset: fast (30 steps) to explore, paper (120 steps) for the final result.",
+    "- t0 (0.5-0.7): higher gives the drag more freedom; lower stays closer to the input.",
+    "- A copy stays behind at the handle: lower beta or raise t0. Nothing moves: raise window so the copied "
+    "square covers the part to drag.",
+    "- Long drags are split into sub-drags of subdrag_step latent cells (x8 px); each costs a full round.",
+    "- The prompt should describe the image; seed gives other, equally valid results.",
+])
+
+SYNC_NOTE = "\n".join([
+    "sync-SDE edit (Zhang & Scott, arXiv 2509.24223)",
+    "",
+    "The source and the target prompt are denoised along one shared Brownian path started from the input: "
+    "only the prompt-dependent drift differs, so everything the prompts agree on stays. No inversion pass; "
+    "2 model calls per step. The same prompt twice gives the input back exactly.",
+    "",
+    "What to tune",
+    "- start step (SplitSigmas / start_step): 4 of 28 is the official default (sigma ~0.95 for Flux at "
+    "1024 px). Smaller allows bigger structural edits, larger stays closer to the input.",
+    "- Guidance: FluxGuidance on each prompt for Flux (cfg 1 in the guider); for SDXL the target cfg "
+    "(4-8) sets the edit strength.",
+    "- A negative prompt on the target removes things; it takes effect when the target cfg is not 1.",
+    "- Prompts: describe the whole image in both, differing only where the edit should happen.",
+    "- discretisation: rectified is the official Flux solver; ddpm works for every model.",
+])
+
+INPAINT_NOTE = "\n".join([
+    "SDE vs ODE inpainting (Nie et al., arXiv 2311.01410, Table 2)",
+    "",
+    "Paint the area to fill: right-click LoadImage -> Open in MaskEditor. Set Latent Noise Mask hands it "
+    "to the sampler; everything outside follows the noised input and is kept.",
+    "The two branches run the same model, prompt and step count: SDE = DDPM steps (eta 1), ODE = DDIM "
+    "steps (eta 0). The paper finds SDE better at every step count (SDE at 25 steps beats ODE at 100).",
+    "Works with a plain SD1.5 checkpoint; no inpainting model needed.",
+])
+
+
+def _conditioning(b: WorkflowBuilder, clip, clip_slot: int, x: int, y: int, key: str, text: str) -> dict:
+    prompt = b.node("CLIPTextEncode", (x, y), (400, 140), title=f"{key.capitalize()} prompt", text=text)
+    b.link(clip, clip_slot, prompt, "clip")
+    return prompt
+
+
+def _encode(b: WorkflowBuilder, vae, vae_slot: int, x: int, y: int) -> tuple[dict, dict]:
+    image = b.node("LoadImage", (x, y), (320, 330), title="Input image", image="example.png")
+    encode = b.node("VAEEncode", (x, y + 380), (210, 50))
+    b.link(image, 0, encode, "pixels")
+    b.link(vae, vae_slot, encode, "vae")
+    return image, encode
+
+
+def _decode_save(b: WorkflowBuilder, latent_node, vae, vae_slot: int, x: int, y: int, prefix: str,
+                 title: str = "Edited image", preview: bool = False) -> None:
+    decode = b.node("VAEDecode", (x, y), (210, 50))
+    b.link(latent_node, 0, decode, "samples")
+    b.link(vae, vae_slot, decode, "vae")
+    if preview:
+        show = b.node("PreviewImage", (x + 240, y), (360, 380), title=title)
+    else:
+        show = b.node("SaveImage", (x + 240, y), (360, 400), title=title, filename_prefix=prefix)
+    b.link(decode, 0, show, "images")
+
+
+def _flux_loaders(b: WorkflowBuilder) -> tuple[dict, dict, dict]:
+    unet = b.node("UNETLoader", (0, 0), (320, 82), models=[FLUX_MODELS["unet"]],
+                  unet_name=FLUX_MODELS["unet"]["name"], weight_dtype="default")
+    clip = b.node("DualCLIPLoader", (0, 130), (320, 130), models=[FLUX_MODELS["clip_l"], FLUX_MODELS["t5"]],
+                  clip_name1="clip_l.safetensors", clip_name2="t5xxl_fp16.safetensors", type="flux",
+                  device="default")
+    vae = b.node("VAELoader", (0, 310), (320, 60), models=[FLUX_MODELS["vae"]], vae_name="ae.safetensors")
+    return unet, clip, vae
+
+
+def drag_workflow(family: str):
+    """SDE-Drag: LoadImage -> VAEEncode -> SDE-Drag (image input for the point editor) -> decode, save."""
+    points = {"sd15": '{"pairs": [{"source": [200, 256], "target": [300, 256]}]}',
+              "sdxl": '{"pairs": [{"source": [400, 512], "target": [600, 512]}]}',
+              "flux": '{"pairs": [{"source": [400, 512], "target": [600, 512]}]}'}[family]
+    prompt = "a photo of a red apple on a wooden table"
+
+    def build(object_info: dict) -> dict:
+        b = WorkflowBuilder(object_info)
+        if family == "flux":
+            model, clip, vae = _flux_loaders(b)
+            model_slot, clip_slot, vae_slot = 0, 0, 0
+            positive = _conditioning(b, clip, clip_slot, 370, 0, "image", prompt)
+            guidance = b.node("FluxGuidance", (370, 190), (270, 60), guidance=3.5)
+            b.link(positive, 0, guidance, "conditioning")
+            positive, cfg = guidance, 1.0
+        else:
+            ckpt = SD15_CKPT if family == "sd15" else SDXL_CKPT
+            model = clip = vae = b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[ckpt],
+                                        ckpt_name=ckpt["name"])
+            model_slot, clip_slot, vae_slot = 0, 1, 2
+            positive, cfg = _conditioning(b, clip, clip_slot, 370, 0, "image", prompt), 3.0
+        image, encode = _encode(b, vae, vae_slot, 0, 420)
+        drag = b.node("SDEEdit_SDEDrag", (820, 0), (460, 760), title="SDE-Drag (click: handle, then target)",
+                      drag_points=points, preset="fast (30 steps)", steps=60, t0=0.6, cfg=cfg, scheduler="simple",
+                      alpha=1.1, beta=0.3, window=5, subdrag_step=2.0, seed=0, eta=1.0)
+        b.link(model, model_slot, drag, "model")
+        b.link(positive, 0, drag, "positive")
+        b.link(encode, 0, drag, "latent")
+        b.link(image, 0, drag, "image")
+        _decode_save(b, drag, vae, vae_slot, 1320, 0, f"sde_drag_{family}", title="Dragged image")
+        b.node("Note", (0, 900), (760, 380), title="SDE-Drag: how to use", text=DRAG_NOTE)
+        return b.build()
+
+    return build
+
+
+def sync_flux_workflow(object_info: dict) -> dict:
+    """sync-SDE on Flux, composable: sync-SDE Guider + sync-SDE Sampler in SamplerCustomAdvanced."""
+    b = WorkflowBuilder(object_info)
+    unet, clip, vae = _flux_loaders(b)
+    image, encode = _encode(b, vae, 0, 0, 420)
+    prompts = {}
+    for row, (key, text) in enumerate((("source", "a photo of a cat sitting on a wooden bench"),
+                                       ("target", "a photo of a dog sitting on a wooden bench"))):
+        prompt = _conditioning(b, clip, 0, 370, row * 300, key, text)
+        prompts[key] = b.node("FluxGuidance", (370, row * 300 + 190), (270, 60), guidance=3.5)
+        b.link(prompt, 0, prompts[key], "conditioning")
+    guider = b.node("SDEEdit_SyncSDEGuider", (820, 0), (300, 150), source_cfg=1.0, target_cfg=1.0)
+    b.link(unet, 0, guider, "model")
+    b.link(prompts["source"], 0, guider, "source")
+    b.link(prompts["target"], 0, guider, "target")
+    sigmas = b.node("BasicScheduler", (820, 200), (270, 110), scheduler="simple", steps=28, denoise=1.0)
+    b.link(unet, 0, sigmas, "model")
+    split = b.node("SplitSigmas", (820, 360), (270, 80), title="Start at step 4", step=4)
+    b.link(sigmas, 0, split, "sigmas")
+    sampler = b.node("SDEEdit_SyncSDESampler", (820, 490), (270, 80), discretisation="rectified", seed=0)
+    noise = b.node("DisableNoise", (820, 620), (210, 30))
+    run = b.node("SamplerCustomAdvanced", (1160, 0), (260, 330), title="sync-SDE edit")
+    b.link(noise, 0, run, "noise")
+    b.link(guider, 0, run, "guider")
+    b.link(sampler, 0, run, "sampler")
+    b.link(split, 1, run, "sigmas")
+    b.link(encode, 0, run, "latent_image")
+    _decode_save(b, run, vae, 0, 1460, 0, "sync_sde_flux")
+    b.node("Note", (0, 900), (760, 400), title="sync-SDE: what to tune", text=SYNC_NOTE)
+    return b.build()
+
+
+def sync_sdxl_workflow(object_info: dict) -> dict:
+    """sync-SDE on SDXL with the all-in-one node."""
+    b = WorkflowBuilder(object_info)
+    ckpt = b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[SDXL_CKPT], ckpt_name=SDXL_CKPT["name"])
+    image, encode = _encode(b, ckpt, 2, 0, 160)
+    prompts = {key: _conditioning(b, ckpt, 1, 370, row * 180, key, text) for row, (key, text) in enumerate((
+        ("source", "a photo of a cat sitting on a wooden bench"),
+        ("target", "a photo of a dog sitting on a wooden bench"),
+        ("negative", "blurry, low quality, distorted")))}
+    edit = b.node("SDEEdit_SyncSDEEdit", (820, 0), (320, 330), steps=28, start_step=6, source_cfg=5.0,
+                  target_cfg=5.0, scheduler="simple", discretisation="ddpm", seed=0)
+    b.link(ckpt, 0, edit, "model")
+    b.link(prompts["source"], 0, edit, "source")
+    b.link(prompts["target"], 0, edit, "target")
+    b.link(encode, 0, edit, "latent")
+    b.link(prompts["negative"], 0, edit, "source_negative")
+    b.link(prompts["negative"], 0, edit, "target_negative")
+    _decode_save(b, edit, ckpt, 2, 1180, 0, "sync_sde_sdxl")
+    b.node("Note", (0, 640), (760, 400), title="sync-SDE: what to tune", text=SYNC_NOTE)
+    return b.build()
+
+
+def inpaint_sd15_workflow(object_info: dict) -> dict:
+    """SDE (DDPM) vs ODE (DDIM) inpainting with a plain SD1.5 checkpoint, same steps."""
+    b = WorkflowBuilder(object_info)
+    ckpt = b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[SD15_CKPT], ckpt_name=SD15_CKPT["name"])
+    image, encode = _encode(b, ckpt, 2, 0, 160)
+    masked = b.node("SetLatentNoiseMask", (0, 620), (240, 50))
+    b.link(encode, 0, masked, "samples")
+    b.link(image, 1, masked, "mask")
+    positive = _conditioning(b, ckpt, 1, 370, 0, "prompt", "a wooden park bench in a sunny garden")
+    negative = _conditioning(b, ckpt, 1, 370, 180, "negative", "blurry, low quality, distorted")
+    guider = b.node("CFGGuider", (820, 0), (270, 100), cfg=7.5)
+    b.link(ckpt, 0, guider, "model")
+    b.link(positive, 0, guider, "positive")
+    b.link(negative, 0, guider, "negative")
+    sigmas = b.node("BasicScheduler", (820, 150), (270, 110), scheduler="simple", steps=25, denoise=1.0)
+    b.link(ckpt, 0, sigmas, "model")
+    noise = b.node("DisableNoise", (820, 310), (210, 30))
+    for row, (label, eta) in enumerate((("SDE (DDPM)", 1.0), ("ODE (DDIM)", 0.0))):
+        top = row * 480
+        sampler = b.node("SDEEdit_SDEInpaintSampler", (1120, top + 350), (270, 80), title=f"{label} inpaint",
+                         eta=eta, seed=0)
+        run = b.node("SamplerCustomAdvanced", (1120, top), (260, 330), title=f"{label} inpainting")
+        b.link(noise, 0, run, "noise")
+        b.link(guider, 0, run, "guider")
+        b.link(sampler, 0, run, "sampler")
+        b.link(sigmas, 0, run, "sigmas")
+        b.link(masked, 0, run, "latent_image")
+        _decode_save(b, run, ckpt, 2, 1420, top, "sde_inpaint_sd15", title=label, preview=row == 1)
+    b.node("Note", (0, 720), (760, 300), title="SDE vs ODE inpainting", text=INPAINT_NOTE)
+    return b.build()
+
+
+WORKFLOWS = {"cycle_sde_sd15_edit.json": sd15_workflow, "cycle_sde_flux_edit.json": flux_workflow,
+             "sde_drag_sd15.json": drag_workflow("sd15"), "sde_drag_sdxl.json": drag_workflow("sdxl"),
+             "sde_drag_flux.json": drag_workflow("flux"), "sync_sde_flux_edit.json": sync_flux_workflow,
+             "sync_sde_sdxl_edit.json": sync_sdxl_workflow, "sde_inpaint_sd15.json": inpaint_sd15_workflow}
 
 
 def write_workflows(directory: Path = WORKFLOW_DIR) -> list[Path]:
