@@ -232,6 +232,8 @@ async function main() {
         state.pairs !== null && state.error === null && Array.isArray(expected), JSON.stringify(state));
       equal("example: editor shows the example's pairs", state.pairs, expected);
       await screenshot(page, "0_example_workflow.png");
+      // the example names real model files: the frontend opens its "Missing Models" dialog over the canvas
+      check("example: dialogs closed after loading", (await closeDialogs(page)) === 0);
     } else {
       console.log(`# no ${args.example}: example workflow check skipped`);
     }
