@@ -11,10 +11,12 @@ if os.environ.get("COMFYUI_ROOT"):
 
     harness.import_comfyui()
     import comfy.model_management
+    import comfy.model_sampling
     import comfy.samplers
     import comfy.sd
     import comfy.utils
     from comfy_extras import nodes_custom_sampler as custom
+    from comfy_extras import nodes_model_advanced as model_advanced
 
     from sde_edit.nodes import cycle_sde
     from sde_edit.samplers import InputError
@@ -49,9 +51,13 @@ def flux_model():
 
 
 def family(request_param, sd_model, flux_model):
-    if request_param == "sd":
+    if request_param in ("sd", "sd-v"):
         negative = [[torch.zeros(1, 4, 1024), {}]]
-        return sd_model, harness.sd2_conditioning(0), harness.sd2_conditioning(1), negative, 4, "normal"
+        model = sd_model
+        if request_param == "sd-v":  # the same UNet read as a V-prediction model (core ModelSamplingDiscrete)
+            model = harness.call_node(model_advanced.ModelSamplingDiscrete, model=sd_model, sampling="v_prediction",
+                                      zsnr=False)[0]
+        return model, harness.sd2_conditioning(0), harness.sd2_conditioning(1), negative, 4, "normal"
     negative = [[torch.zeros(1, 8, 32), {"pooled_output": torch.zeros(1, 32), "guidance": 3.5}]]
     return flux_model, harness.flux_conditioning(0), harness.flux_conditioning(1), negative, 16, "simple"
 
@@ -79,9 +85,11 @@ def replay(g, sigmas, latent, trajectory, start_latent=None):
 
 @pytest.mark.parametrize("cfg", [1.0, 7.5])
 @pytest.mark.parametrize("eta", [0.3, 1.0])
-@pytest.mark.parametrize("kind", ["sd", "flux"])
+@pytest.mark.parametrize("kind", ["sd", "sd-v", "flux"])
 def test_node_path_reconstruction_is_exact(kind, eta, cfg, sd_model, flux_model):
     model, source, _, negative, channels, scheduler = family(kind, sd_model, flux_model)
+    if kind == "sd-v":
+        assert isinstance(model.get_model_object("model_sampling"), comfy.model_sampling.V_PREDICTION)
     sigmas = sigmas_for(model, scheduler)
     latent = {"samples": torch.randn(2, channels, 8, 8, generator=torch.Generator().manual_seed(3))}
     trajectory, noisy = invert(guider(model, source, negative, cfg), sigmas, latent, eta=eta)
