@@ -71,14 +71,6 @@ def model_latent(model, latent: dict) -> torch.Tensor:
     return comfy.sample.fix_empty_latent_channels(model, latent["samples"])
 
 
-def to_model_space(model, samples: torch.Tensor) -> torch.Tensor:
-    return model.get_model_object("process_latent_in")(samples)
-
-
-def to_latent_space(model, samples: torch.Tensor) -> torch.Tensor:
-    return model.get_model_object("process_latent_out")(samples)
-
-
 def intermediate_device():
     return comfy.model_management.intermediate_device()
 
