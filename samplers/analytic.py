@@ -56,8 +56,7 @@ class GaussianMixture:
         mu = self.means.reshape(self.means.shape[0], -1).to(flat.device)
         s2 = (self.stds**2).to(flat.device)
         sig = sigma.to(flat.device, torch.float64).view(b, 1)
-        a = torch.tensor([param.alpha(float(v)) for v in sigma], dtype=torch.float64,
-                         device=flat.device).view(b, 1)
+        a = (1 - sig) if param.name == "flow" else torch.ones_like(sig)
         var = a**2 * s2.view(1, -1) + sig**2                                   # [B, K]
         # ||x - a mu_k||^2 by matmul: the data sets can hold hundreds of images.
         dist2 = (flat.pow(2).sum(1, keepdim=True) - 2 * a * flat @ mu.T

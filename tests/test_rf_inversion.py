@@ -1,0 +1,290 @@
+"""Core tier: RF-Inversion (controlled forward/reverse flows, rectified stochastic sampler) on exact denoisers."""
+import random
+
+import pytest
+import torch
+
+from sde_edit.samplers import EPS, FLOW, InputError
+from sde_edit.samplers.analytic import cfg_denoiser, gaussian
+from sde_edit.samplers.rf_inversion import eta_schedule, rf_edit, rf_invert
+from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
+from sde_edit.samplers.shape_world import COLOURS, Scene, ShapeWorld
+from sde_edit.samplers.trajectory import ddim_invert
+
+SCHEDULES = {"eps": (EPS, sd_uniform_schedule), "flow": (FLOW, lambda steps: flow_schedule(steps, shift=3.0))}
+
+
+def rel_err(a, b):
+    return float((a - b).norm() / b.norm())
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Gaussian data N(mu, 0.5^2 I) with a random mean: its denoiser is the exact posterior mean."""
+    return gaussian(0.5 + 0.5 * torch.randn(4, 8, 8, generator=torch.Generator().manual_seed(0)), 0.5)
+
+
+@pytest.fixture(scope="module")
+def source(data):
+    return data.sample(4, torch.Generator().manual_seed(1)).float()
+
+
+class Recorder:
+    def __init__(self, denoiser):
+        self.denoiser, self.sigmas = denoiser, []
+
+    def __call__(self, x, sigma):
+        self.sigmas.append(float(sigma[0]))
+        return self.denoiser(x, sigma)
+
+
+# --- exact velocity: reconstruction, the two controllers' limits, the stochastic sampler ---------------
+
+@pytest.mark.parametrize("name", ["eps", "flow"])
+def test_plain_inversion_error_shrinks_with_steps(data, source, name, capsys):
+    param, schedule = SCHEDULES[name]
+    denoiser = data.denoiser(param)
+    errors = {}
+    for steps in (28, 100):
+        sigmas = schedule(steps)
+        inverted = rf_invert(denoiser, source, sigmas, param, gamma=0.0)
+        errors[steps] = rel_err(rf_edit(denoiser, inverted, source, sigmas, param, eta=0.0), source)
+    with capsys.disabled():
+        print(f"\n[RF-Inversion, {name}, gamma = eta = 0, exact velocity] reconstruction relative error: "
+              + ", ".join(f"{steps} steps {error:.4f}" for steps, error in errors.items()))
+    assert errors[100] < errors[28] < 0.15
+
+
+def test_gamma_zero_is_ddim_inversion(data, source):
+    """For EPS models gamma = 0 is the engine's DDIM inversion (for FLOW the first step from the clean latent
+    differs: it calls the model on a(sigma_1) x0, not on x0)."""
+    sigmas = sd_uniform_schedule(20)
+    _, states = rf_invert(data.denoiser(EPS), source, sigmas, EPS, gamma=0.0, return_states=True)
+    assert states.shape == (len(sigmas), *source.shape)
+    assert torch.allclose(states, ddim_invert(data.denoiser(EPS), source, sigmas, EPS), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["eps", "flow"])
+def test_gamma_one_lands_on_the_target_noise(data, source, name):
+    """gamma = 1 follows the straight line to y1: a flow schedule from sigma 1 ends exactly on y1, an EPS one
+    at its top level on the same line, y0 + sigma_max y1."""
+    param, schedule = SCHEDULES[name]
+    sigmas = schedule(28)
+    y1 = torch.randn(source.shape, generator=torch.Generator().manual_seed(7))
+    inverted = rf_invert(data.denoiser(param), source, sigmas, param, gamma=1.0, seed=7)
+    if param is FLOW:
+        assert torch.equal(inverted, y1)
+    else:
+        assert torch.allclose(inverted, source + sigmas[0] * y1, rtol=1e-6, atol=1e-5)
+    assert torch.equal(rf_invert(data.denoiser(param), source, sigmas, param, gamma=1.0, noise=y1), inverted)
+
+
+@pytest.mark.parametrize("stochastic", [False, True], ids=["ode", "sde"])
+@pytest.mark.parametrize("name", ["eps", "flow"])
+def test_eta_one_everywhere_lands_on_the_source(data, source, name, stochastic):
+    param, schedule = SCHEDULES[name]
+    sigmas = schedule(28)
+    start = sigmas[0] * torch.randn(source.shape, generator=torch.Generator().manual_seed(3))
+    edited = rf_edit(data.denoiser(param), start, source, sigmas, param, eta=1.0, stochastic=stochastic)
+    assert torch.equal(edited, source)
+
+
+@pytest.mark.parametrize("name", ["eps", "flow"])
+def test_stochastic_sampler_matches_the_data_marginal(name, capsys):
+    """eta = 0 is the rectified stochastic sampler (Eq. 22); from the exact top marginal it samples the data."""
+    param, schedule = SCHEDULES[name]
+    data = gaussian(torch.ones(1, 16, 16), 1.0)
+    sigmas = schedule(200)
+    generator = torch.Generator().manual_seed(0)
+    top = sigmas[0]
+    x = param.alpha(top) * data.sample(512, generator).float() + top * torch.randn(512, 1, 16, 16, generator=generator)
+    out = rf_edit(data.denoiser(param), x, torch.zeros_like(x), sigmas, param, eta=0.0, stochastic=True, seed=1)
+    mean, var = float(out.mean()), float(out.var())
+    with capsys.disabled():
+        print(f"\n[rectified stochastic sampler, {name}, 200 steps, data N(1, 1)] sample mean {mean:.4f}, "
+              f"variance {var:.4f}")
+    assert mean == pytest.approx(1.0, rel=0.02)
+    assert var == pytest.approx(1.0, rel=0.02)
+
+
+def as_rectified_flow(denoiser, sigmas):
+    """An EPS/V denoiser and schedule as a flow model: t = sigma / (1 + sigma), x_flow = x / (1 + sigma)."""
+    def flow_denoiser(z, t):
+        return denoiser(z / (1 - t).view(-1, 1, 1, 1), t / (1 - t))
+    return flow_denoiser, [s / (1 + s) for s in sigmas]
+
+
+def test_eps_runs_the_flow_equations_through_the_time_map(data, source):
+    """Every RF function on an EPS model equals the FLOW code on the model mapped to a rectified flow."""
+    sigmas = sd_uniform_schedule(12)
+    eps_denoiser = cfg_denoiser(data.denoiser(EPS), gaussian(torch.zeros(4, 8, 8), 1.0).denoiser(EPS), 2.0)
+    flow_denoiser, times = as_rectified_flow(eps_denoiser, sigmas)
+    scale = torch.tensor([1 + s for s in sigmas]).view(-1, 1, 1, 1, 1)
+    _, eps_states = rf_invert(eps_denoiser, source, sigmas, EPS, gamma=0.5, seed=2, return_states=True)
+    _, flow_states = rf_invert(flow_denoiser, source, times, FLOW, gamma=0.5, seed=2, return_states=True)
+    assert torch.allclose(eps_states / scale, flow_states, rtol=1e-4, atol=1e-5)
+    for stochastic in (False, True):
+        settings = dict(eta=0.7, eta_start=1, eta_stop=6, stochastic=stochastic, seed=4)
+        eps_out = rf_edit(eps_denoiser, eps_states[0], source, sigmas, EPS, **settings)
+        flow_out = rf_edit(flow_denoiser, flow_states[0], source, times, FLOW, **settings)
+        assert torch.allclose(eps_out, flow_out, rtol=1e-4, atol=1e-4)
+
+
+# --- eta window, trend and the truncated start ------------------------------------------------------
+
+def test_eta_schedule_step_by_step(capsys):
+    """eta_k on a 10-step schedule with the window [2, 7): zero outside, trends as documented."""
+    expected = {
+        "constant": [0, 0, 0.8, 0.8, 0.8, 0.8, 0.8, 0, 0, 0],
+        "linear_increase": [0, 0, 0, 0.2, 0.4, 0.6, 0.8, 0, 0, 0],
+        "linear_decrease": [0, 0, 0.8, 0.6, 0.4, 0.2, 0, 0, 0, 0],
+    }
+    lines = []
+    for trend, values in expected.items():
+        etas = eta_schedule(10, 0.8, eta_start=2, eta_stop=7, eta_trend=trend)
+        lines.append(f"{trend:>17}: " + " ".join(f"{e:.2f}" for e in etas))
+        assert etas == pytest.approx(values, abs=1e-12)
+    decayed = eta_schedule(10, 0.8, eta_start=2, eta_stop=7, eta_decay_power=1.0)
+    lines.append(f"{'constant, decay 1':>17}: " + " ".join(f"{e:.2f}" for e in decayed))
+    assert decayed == pytest.approx([0, 0, 0.64, 0.56, 0.48, 0.40, 0.32, 0, 0, 0], abs=1e-12)
+    for trend in expected:  # a one-step window uses eta
+        one_step = eta_schedule(10, 0.8, eta_start=4, eta_stop=5, eta_trend=trend)
+        assert one_step == [0.8 if k == 4 else 0 for k in range(10)]
+    assert eta_schedule(4, 0.5) == [0.5] * 4  # no stop: to the last step
+    with capsys.disabled():
+        print("\n[eta per reverse step k = 0..9, eta 0.8, window [2, 7)]\n" + "\n".join(lines))
+
+
+@pytest.mark.parametrize("name", ["eps", "flow"])
+def test_truncated_start_and_the_eta_used_at_each_step(data, source, name):
+    """start_step s (the paper's starting time): the forward stops at sigmas[s] and the reverse begins there;
+    the eta window still counts steps of the whole schedule."""
+    param, schedule = SCHEDULES[name]
+    sigmas = schedule(10)
+    denoiser = Recorder(data.denoiser(param))
+    full, states = rf_invert(denoiser, source, sigmas, param, seed=5, return_states=True)
+    assert torch.equal(full, states[0])
+    denoiser.sigmas.clear()
+    reports = []
+    truncated = rf_invert(denoiser, source, sigmas, param, seed=5, start_step=3, callback=reports.append)
+    assert torch.allclose(truncated, states[3], rtol=1e-6, atol=1e-6)
+    assert torch.equal(truncated, rf_invert(data.denoiser(param), source, sigmas[3:], param, seed=5))
+    assert [r["i"] for r in reports] == list(range(7))
+    assert [r["sigma_next"] for r in reports] == pytest.approx(sigmas[3:][::-1][1:])
+    assert denoiser.sigmas[1:] == pytest.approx(sigmas[4:][::-1][1:])  # step 0 reads sigma_1 at the clean latent
+
+    denoiser.sigmas.clear()
+    reports = []
+    settings = dict(eta=0.8, eta_start=2, eta_stop=7, eta_trend="linear_decrease")
+    rf_edit(denoiser, truncated, source, sigmas, param, start_step=3, callback=reports.append, **settings)
+    assert denoiser.sigmas == pytest.approx(sigmas[3:-1], rel=1e-6)
+    assert [r["i"] for r in reports] == list(range(3, 10))
+    assert [r["eta"] for r in reports] == eta_schedule(10, **settings)[3:] == pytest.approx([0.6, 0.4, 0.2, 0, 0, 0, 0])
+    assert set(reports[0]) >= {"i", "x", "denoised", "sigma", "sigma_next"}
+
+
+def test_seeds_fix_the_target_noise_and_the_sde(data, source):
+    param, schedule = SCHEDULES["flow"]
+    sigmas = schedule(8)
+    denoiser = data.denoiser(param)
+    a, b, c = (rf_invert(denoiser, source, sigmas, param, seed=s) for s in (1, 1, 2))
+    assert torch.equal(a, b) and not torch.allclose(a, c)
+    d, e, f = (rf_edit(denoiser, a, source, sigmas, param, eta_stop=3, stochastic=True, seed=s) for s in (1, 1, 2))
+    assert torch.equal(d, e) and not torch.allclose(d, f)
+
+
+# --- colour edits on the labelled shape world ----------------------------------------------------
+
+RECOLOUR_STEPS = 20
+RF_SETTINGS = dict(gamma=0.5, eta=0.9, eta_stop=14)  # window [0, 14) of 20 steps, no truncation
+
+
+def colour_cases(world, n=20):
+    rng = random.Random(0)
+    cases = []
+    for _ in range(n):
+        source = rng.choice(world.scenes)
+        colour = rng.choice([c for c in COLOURS if c != source.colour])
+        cases.append((source, Scene(source.shape, colour, source.row, source.col)))
+    return cases
+
+
+def recolour_rate(world, param, sigmas, cases, gamma, eta, eta_stop=None, stochastic=False):
+    """Invert with the unconditional model (the empty prompt), edit with the target colour at CFG 3.
+
+    Returns the success rate and the mean standard deviation of the inverted noise (inverted latent / sigma_max).
+    """
+    unconditional = world.mixture().denoiser(param)
+    hits, noise_std = 0, 0.0
+    for seed, (source, target) in enumerate(cases):
+        x0 = world.image(source)[None].float()
+        edit = cfg_denoiser(world.mixture(colour=target.colour).denoiser(param), unconditional, 3.0)
+        inverted = rf_invert(unconditional, x0, sigmas, param, gamma=gamma, seed=seed)
+        out = rf_edit(edit, inverted, x0, sigmas, param, eta=eta, eta_stop=eta_stop, stochastic=stochastic, seed=seed)
+        scene, distance = world.nearest(out[0])
+        hits += scene == target and distance < 0.05
+        noise_std += float((inverted / sigmas[0]).std()) / len(cases)
+    return hits / len(cases), noise_std
+
+
+@pytest.mark.parametrize("name", ["eps", "flow"])
+def test_colour_edit_keeps_shape_and_position(name, capsys):
+    """The exact empirical model inverts a training image (gamma = 0) to a noise far from N(0, I) (std ~0.03:
+    the paper's atypical noise), from which the target colour still decodes; gamma = 0.5 gives typical noise
+    and the eta window restores the structure."""
+    world = ShapeWorld(size=32, grid=3)
+    param, schedule = SCHEDULES[name]
+    sigmas = schedule(RECOLOUR_STEPS)
+    cases = colour_cases(world)
+    results = {
+        "RF-Inversion ODE": recolour_rate(world, param, sigmas, cases, **RF_SETTINGS),
+        "RF-Inversion SDE": recolour_rate(world, param, sigmas, cases, **RF_SETTINGS, stochastic=True),
+        "plain ODE inversion": recolour_rate(world, param, sigmas, cases, gamma=0.0, eta=0.0),
+    }
+    with capsys.disabled():
+        print(f"\n[recolour, {name}, {len(cases)} cases, {RECOLOUR_STEPS} steps, gamma 0.5, eta 0.9 on steps [0, 14)] "
+              + ", ".join(f"{method}: success {rate:.0%} (inverted noise std {std:.3f})"
+                          for method, (rate, std) in results.items()))
+    assert results["RF-Inversion ODE"][0] >= 0.8
+    assert 0.9 < results["RF-Inversion ODE"][1] < 1.1 and results["plain ODE inversion"][1] < 0.2
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+def test_errors_name_the_input(data, source):
+    denoiser, sigmas = data.denoiser(FLOW), flow_schedule(10)
+    inverted = torch.randn_like(source)
+
+    def invert(**kwargs):
+        rf_invert(denoiser, kwargs.pop("x0", source), kwargs.pop("sigmas", sigmas), FLOW, **kwargs)
+
+    def edit(**kwargs):
+        rf_edit(denoiser, inverted, kwargs.pop("source", source), kwargs.pop("sigmas", sigmas), FLOW, **kwargs)
+
+    bad_latent = source.clone()
+    bad_latent[0, 0, 0, 0] = float("nan")
+    cases = [
+        (lambda: invert(sigmas=sigmas[::-1]), r"sigmas: noise levels must be strictly decreasing"),
+        (lambda: edit(sigmas=sigmas[::-1]), r"sigmas: noise levels must be strictly decreasing"),
+        (lambda: invert(sigmas=[1.5, 0.5, 0.0]), r"sigmas: a flow model needs noise levels <= 1.0"),
+        (lambda: invert(gamma=1.5), r"gamma: must lie in \[0, 1\]"),
+        (lambda: invert(gamma=-0.1), r"gamma: must lie in \[0, 1\]"),
+        (lambda: invert(start_step=10), r"start_step: must be a whole number from 0 to 9"),
+        (lambda: invert(noise=torch.randn(1, 4, 8, 8)), r"noise: shape \(1, 4, 8, 8\) differs"),
+        (lambda: invert(x0=bad_latent), r"latent: contains NaN"),
+        (lambda: edit(eta=1.2), r"eta: must lie in \[0, 1\]"),
+        (lambda: edit(eta=-0.5), r"eta: must lie in \[0, 1\]"),
+        (lambda: edit(eta_start=10), r"eta_start: must be a whole number from 0 to 9"),
+        (lambda: edit(eta_stop=11), r"eta_stop: must be a whole number from 1 to 10"),
+        (lambda: edit(eta_start=4, eta_stop=4), r"eta_stop: must be a whole number from 5 to 10"),
+        (lambda: edit(eta_start=1.5), r"eta_start: must be a whole number"),
+        (lambda: edit(eta_trend="cosine"), r"eta_trend: 'cosine' is not one of"),
+        (lambda: edit(eta_decay_power=-1.0), r"eta_decay_power: must be a finite number >= 0"),
+        (lambda: edit(start_step=-1), r"start_step: must be a whole number from 0 to 9"),
+        (lambda: edit(eta_stop=3, start_step=5), r"eta_stop: the eta window \[0, 3\) has no step"),
+        (lambda: edit(source=source[:2]), r"source: shape \(2, 4, 8, 8\) differs"),
+    ]
+    for call, message in cases:
+        with pytest.raises(InputError, match=message):
+            call()
+    edit(eta=0.0, eta_stop=3, start_step=5)  # no pull: the window does not matter
