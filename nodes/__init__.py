@@ -1,9 +1,9 @@
 """ComfyUI nodes (V3 schema): thin adapters from GUIDER/MODEL/LATENT/SIGMAS to the plain-torch core."""
 from comfy_api.latest import ComfyExtension, io
 
-from . import cycle_sde, sde_drag, sync_sde
+from . import cycle_sde, rf_inversion, sde_drag, sync_sde
 
-NODES: list[type[io.ComfyNode]] = [*cycle_sde.NODES, *sde_drag.NODES, *sync_sde.NODES]
+NODES: list[type[io.ComfyNode]] = [*cycle_sde.NODES, *sde_drag.NODES, *sync_sde.NODES, *rf_inversion.NODES]
 
 
 class SDEEditExtension(ComfyExtension):
