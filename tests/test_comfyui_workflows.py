@@ -70,6 +70,8 @@ def tiny_prompt(prompt: dict) -> dict:
                           steps=3)
         elif kind == "SDEEdit_SyncSDEEdit":
             inputs.update(steps=TEST_STEPS, start_step=1)
+        elif kind == "SDEEdit_RFInversionEdit":
+            inputs.update(steps=TEST_STEPS)
         out[node_id] = {"class_type": kind, "inputs": inputs, "_meta": node.get("_meta", {})}
     for node in out.values():  # nothing may still point at a dropped node
         for value in node["inputs"].values():

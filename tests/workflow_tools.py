@@ -743,10 +743,116 @@ def inpaint_sd15_workflow(object_info: dict) -> dict:
     return b.build()
 
 
+RF_NOTE = "\n".join([
+    "RF-Inversion (Rout et al., arXiv 2410.10792)",
+    "",
+    "Forward: a controlled ODE turns the image into structured noise, pulled by gamma toward a fixed "
+    "Gaussian sample (empty prompt, guidance 0). Reverse: the target prompt's ODE, pulled back toward the "
+    "input by eta over the window [eta_start, eta_stop) of steps. The usual descending sigmas serve both "
+    "passes: no FlipSigmas and no model-sampling patch nodes.",
+    "",
+    "The edit shows NO EFFECT (output = input):",
+    "- end the eta window earlier (eta_stop 4-6 of 28; past ~8 the input dominates, paper Fig. 10),",
+    "- lower eta (0.6-0.8) or use eta_trend linear_decrease,",
+    "- raise the target's guidance (FluxGuidance 3.5-5; cfg 4-7 for SD models).",
+    "The edit DRIFTS from the input (identity, layout lost):",
+    "- raise eta or end the window later, lower gamma (0.3-0.5), or start later (start_step: invert only "
+    "part of the way, SDEdit-like).",
+    "Presets fill start_step, the window and eta from the paper's Table 4 (stroke-to-image, object insert, "
+    "gender, age, glasses, stylisation).",
+])
+
+SD3_CKPT = {"name": "sd3.5_medium_incl_clips_t5xxlfp8scaled.safetensors", "directory": "checkpoints",
+            "url": "https://huggingface.co/Comfy-Org/stable-diffusion-3.5-fp8/resolve/main/"
+                   "sd3.5_medium_incl_clips_t5xxlfp8scaled.safetensors"}
+
+
+def rf_flux_edit_workflow(object_info: dict) -> dict:
+    """RF-Inversion on Flux, composable: forward and reverse samplers in two SamplerCustomAdvanced."""
+    b = WorkflowBuilder(object_info)
+    unet, clip, vae = _flux_loaders(b)
+    image, encode = _encode(b, vae, 0, 0, 420)
+    guiders = {}
+    for row, (key, text, guidance) in enumerate((("inversion", "", 0.0),
+                                                 ("target", "a photo of a smiling woman with glasses", 3.5))):
+        prompt = _conditioning(b, clip, 0, 370, row * 300, key, text)
+        flux_guidance = b.node("FluxGuidance", (370, row * 300 + 190), (270, 60), guidance=guidance)
+        b.link(prompt, 0, flux_guidance, "conditioning")
+        guiders[key] = b.node("BasicGuider", (820, row * 120), (240, 50), title=f"{key.capitalize()} guider")
+        b.link(unet, 0, guiders[key], "model")
+        b.link(flux_guidance, 0, guiders[key], "conditioning")
+    sigmas = b.node("BasicScheduler", (820, 260), (270, 110), scheduler="simple", steps=28, denoise=1.0)
+    b.link(unet, 0, sigmas, "model")
+    noise = b.node("DisableNoise", (820, 420), (210, 30))
+    forward_sampler = b.node("SDEEdit_RFInversionForwardSampler", (820, 500), (300, 80), gamma=0.5, seed=0)
+    forward = b.node("SamplerCustomAdvanced", (1160, 0), (260, 330), title="Invert (forward ODE)")
+    for dst, (src, slot, name) in [(forward, (noise, 0, "noise")), (forward, (guiders["inversion"], 0, "guider")),
+                                   (forward, (forward_sampler, 0, "sampler")), (forward, (sigmas, 0, "sigmas")),
+                                   (forward, (encode, 0, "latent_image"))]:
+        b.link(src, slot, dst, name)
+    reverse_sampler = b.node("SDEEdit_RFInversionReverseSampler", (1160, 380), (300, 230), eta=0.9, eta_start=0,
+                             eta_stop=6, eta_trend="constant", stochastic=False, seed=0)
+    b.link(encode, 0, reverse_sampler, "source")
+    reverse = b.node("SamplerCustomAdvanced", (1500, 0), (260, 330), title="Edit (reverse ODE)")
+    b.link(noise, 0, reverse, "noise")
+    b.link(guiders["target"], 0, reverse, "guider")
+    b.link(reverse_sampler, 0, reverse, "sampler")
+    b.link(sigmas, 0, reverse, "sigmas")
+    b.link(forward, 0, reverse, "latent_image")
+    _decode_save(b, reverse, vae, 0, 1800, 0, "rf_inversion_flux")
+    b.node("Note", (0, 900), (760, 440), title="RF-Inversion: what to tune", text=RF_NOTE)
+    return b.build()
+
+
+def rf_all_in_one_workflow(family: str, preset: str, target_text: str):
+    """RF-Inversion Edit node on Flux (FluxGuidance, cfg 1), SD3.5 or SDXL (cfg with a negative)."""
+    def build(object_info: dict) -> dict:
+        b = WorkflowBuilder(object_info)
+        if family == "flux":
+            model, clip, vae = _flux_loaders(b)
+            model_slot, clip_slot, vae_slot = 0, 0, 0
+        else:
+            ckpt = SD3_CKPT if family == "sd3" else SDXL_CKPT
+            model = clip = vae = b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[ckpt],
+                                        ckpt_name=ckpt["name"])
+            model_slot, clip_slot, vae_slot = 0, 1, 2
+        image, encode = _encode(b, vae, vae_slot, 0, 420)
+        target = _conditioning(b, clip, clip_slot, 370, 0, "target", target_text)
+        edit = b.node("SDEEdit_RFInversionEdit", (820, 0), (320, 460), preset=preset, steps=28, start_step=0,
+                      gamma=0.5, eta=0.9, eta_start=0, eta_stop=6, eta_trend="constant", stochastic=False,
+                      cfg=1.0 if family == "flux" else 4.5, scheduler="simple", seed=0)
+        if family == "flux":
+            guidance = b.node("FluxGuidance", (370, 190), (270, 60), guidance=3.5)
+            b.link(target, 0, guidance, "conditioning")
+            target = guidance
+        else:
+            negative = _conditioning(b, clip, clip_slot, 370, 190, "negative", "blurry, low quality, distorted")
+            b.link(negative, 0, edit, "negative")
+        if family == "sd3":
+            shifted = b.node("ModelSamplingSD3", (820, 520), (270, 60), shift=3.0)
+            b.link(model, model_slot, shifted, "model")
+            model, model_slot = shifted, 0
+        b.link(model, model_slot, edit, "model")
+        b.link(target, 0, edit, "target")
+        b.link(encode, 0, edit, "latent")
+        _decode_save(b, edit, vae, vae_slot, 1180, 0, f"rf_inversion_{family}_{preset.replace(' ', '_')}")
+        b.node("Note", (0, 900), (760, 440), title="RF-Inversion: what to tune", text=RF_NOTE)
+        return b.build()
+
+    return build
+
+
 WORKFLOWS = {"cycle_sde_sd15_edit.json": sd15_workflow, "cycle_sde_flux_edit.json": flux_workflow,
              "sde_drag_sd15.json": drag_workflow("sd15"), "sde_drag_sdxl.json": drag_workflow("sdxl"),
              "sde_drag_flux.json": drag_workflow("flux"), "sync_sde_flux_edit.json": sync_flux_workflow,
-             "sync_sde_sdxl_edit.json": sync_sdxl_workflow, "sde_inpaint_sd15.json": inpaint_sd15_workflow}
+             "sync_sde_sdxl_edit.json": sync_sdxl_workflow, "sde_inpaint_sd15.json": inpaint_sd15_workflow,
+             "rf_inversion_flux_edit.json": rf_flux_edit_workflow,
+             "rf_inversion_flux_stylisation.json": rf_all_in_one_workflow(
+                 "flux", "stylisation", "a photo of a cat sitting on a wooden bench, watercolour painting"),
+             "rf_inversion_sd3_edit.json": rf_all_in_one_workflow(
+                 "sd3", "custom", "a photo of a dog sitting on a wooden bench"),
+             "rf_inversion_sdxl_edit.json": rf_all_in_one_workflow(
+                 "sdxl", "custom", "a photo of a dog sitting on a wooden bench")}
 
 
 def write_workflows(directory: Path = WORKFLOW_DIR) -> list[Path]:
