@@ -7,6 +7,7 @@ truth (the same scene with the shape moved or recoloured), and the exact empiric
 from __future__ import annotations
 
 import itertools
+import random
 from dataclasses import dataclass
 
 import torch
@@ -78,3 +79,24 @@ class ShapeWorld:
         d = (self.images - image.to(torch.float64)).pow(2).flatten(1).mean(1)
         i = int(d.argmin())
         return self.scenes[i], float(d[i].sqrt())
+
+    def recolour_cases(self, n: int, seed: int = 0) -> list[tuple[Scene, Scene]]:
+        """``n`` seeded (source, ground truth) pairs: the same shape in the same cell, another colour."""
+        rng = random.Random(seed)
+        cases = []
+        for _ in range(n):
+            source = rng.choice(self.scenes)
+            colour = rng.choice([c for c in COLOURS if c != source.colour])
+            cases.append((source, Scene(source.shape, colour, source.row, source.col)))
+        return cases
+
+    def move_cases(self, n: int, seed: int = 0) -> list[tuple[Scene, Scene]]:
+        """``n`` seeded (source, ground truth) pairs: the same shape and colour in another grid cell."""
+        rng = random.Random(seed)
+        cases = []
+        for _ in range(n):
+            source = rng.choice(self.scenes)
+            row, col = rng.choice([(r, c) for r in range(self.grid) for c in range(self.grid)
+                                   if (r, c) != (source.row, source.col)])
+            cases.append((source, Scene(source.shape, source.colour, row, col)))
+        return cases

@@ -120,3 +120,21 @@ def call_node(node_class, **inputs) -> tuple:
     if hasattr(node_class, "define_schema"):
         return tuple(node_class.execute(**inputs).args)
     return tuple(getattr(node_class(), node_class.FUNCTION)(**inputs))
+
+
+def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).norm() / b.norm())
+
+
+class CallCounter:
+    """Counts diffusion-model forward passes (and their batch sizes) through ComfyUI's unet wrapper."""
+
+    def __init__(self, model):
+        self.calls, self.batches = 0, []
+        self.model = model.clone()
+        self.model.set_model_unet_function_wrapper(self)
+
+    def __call__(self, apply_model, args):
+        self.calls += 1
+        self.batches.append(args["input"].shape[0])
+        return apply_model(args["input"], args["timestep"], **args["c"])

@@ -35,3 +35,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "comfyui" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def sd_model(tmp_path_factory):
+    """ComfyUI tier: the tiny SD2 (EPS) checkpoint, written and loaded through ComfyUI's own loader."""
+    import comfy_harness as harness
+    harness.import_comfyui()
+    import comfy.sd
+    path = harness.write_tiny_sd_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny_sd2.safetensors")
+    return comfy.sd.load_checkpoint_guess_config(str(path), output_clip=False)[0]
+
+
+@pytest.fixture(scope="session")
+def flux_model():
+    """ComfyUI tier: a tiny Flux (CONST) built in Python."""
+    import comfy_harness as harness
+    harness.import_comfyui()
+    return harness.tiny_flux_model()

@@ -11,31 +11,12 @@ if os.environ.get("COMFYUI_ROOT"):
     import comfy_harness as harness
 
     harness.import_comfyui()
-    import comfy.sd
     from comfy_extras import nodes_custom_sampler as custom
 
     from sde_edit.nodes import sde_drag
     from sde_edit.samplers import InputError
 
 POINTS = json.dumps({"pairs": [{"source": [20, 20], "target": [44, 28]}]})
-
-
-@pytest.fixture(scope="module")
-def sd_model(tmp_path_factory):
-    path = harness.write_tiny_sd_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny_sd2.safetensors")
-    return comfy.sd.load_checkpoint_guess_config(str(path), output_clip=False)[0]
-
-
-class CallCounter:
-    def __init__(self, model):
-        self.calls, self.batches = 0, []
-        self.model = model.clone()
-        self.model.set_model_unet_function_wrapper(self)
-
-    def __call__(self, apply_model, args):
-        self.calls += 1
-        self.batches.append(args["input"].shape[0])
-        return apply_model(args["input"], args["timestep"], **args["c"])
 
 
 def drag(model, latent, points=POINTS, **overrides):
@@ -60,7 +41,7 @@ def test_drag_runs_masks_exactly_and_is_deterministic(sd_model):
 
 
 def test_one_batched_forward_per_step_and_subdrag(sd_model):
-    counter = CallCounter(sd_model)
+    counter = harness.CallCounter(sd_model)
     latent = {"samples": torch.randn(1, 4, 8, 8)}
     # Move (20, 20) -> (44, 28) px = cells (2, 2) -> (5, 3): 3.16 cells, step 2 -> 2 sub-drags.
     drag(counter.model, latent)

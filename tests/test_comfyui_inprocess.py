@@ -13,41 +13,12 @@ if os.environ.get("COMFYUI_ROOT"):
     import comfy.model_management
     import comfy.model_sampling
     import comfy.samplers
-    import comfy.sd
     import comfy.utils
     from comfy_extras import nodes_custom_sampler as custom
     from comfy_extras import nodes_model_advanced as model_advanced
 
     from sde_edit.nodes import cycle_sde
     from sde_edit.samplers import InputError
-
-
-def rel_err(a, b):
-    return float((a - b).norm() / b.norm())
-
-
-class CallCounter:
-    """Counts diffusion-model forward passes through ComfyUI's unet function wrapper."""
-
-    def __init__(self, model):
-        self.calls = 0
-        self.model = model.clone()
-        self.model.set_model_unet_function_wrapper(self)
-
-    def __call__(self, apply_model, args):
-        self.calls += 1
-        return apply_model(args["input"], args["timestep"], **args["c"])
-
-
-@pytest.fixture(scope="module")
-def sd_model(tmp_path_factory):
-    path = harness.write_tiny_sd_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny_sd2.safetensors")
-    return comfy.sd.load_checkpoint_guess_config(str(path), output_clip=False)[0]
-
-
-@pytest.fixture(scope="module")
-def flux_model():
-    return harness.tiny_flux_model()
 
 
 def family(request_param, sd_model, flux_model):
@@ -96,7 +67,7 @@ def test_node_path_reconstruction_is_exact(kind, eta, cfg, sd_model, flux_model)
     out = replay(guider(model, source, negative, cfg), sigmas, latent, trajectory)
     assert trajectory.states.device.type == "cpu"
     assert noisy["samples"].shape == latent["samples"].shape
-    assert rel_err(out["samples"], latent["samples"]) <= 1e-5
+    assert harness.rel_err(out["samples"], latent["samples"]) <= 1e-5
 
 
 @pytest.mark.parametrize("kind", ["sd", "flux"])
@@ -105,7 +76,7 @@ def test_ode_baseline_error_through_nodes(kind, sd_model, flux_model, capsys):
     sigmas = sigmas_for(model, scheduler)
     latent = {"samples": torch.randn(1, channels, 8, 8, generator=torch.Generator().manual_seed(3))}
     trajectory, _ = invert(guider(model, source, negative, 1.0), sigmas, latent, eta=0.0)
-    error = rel_err(replay(guider(model, source, negative, 1.0), sigmas, latent, trajectory)["samples"],
+    error = harness.rel_err(replay(guider(model, source, negative, 1.0), sigmas, latent, trajectory)["samples"],
                     latent["samples"])
     with capsys.disabled():
         print(f"\n[ODE baseline through ComfyUI, tiny {kind}] relative reconstruction error {error:.3g}")
@@ -117,7 +88,7 @@ def test_replay_costs_one_forward_pass_per_step_even_with_cfg(kind, sd_model, fl
     model, source, target, negative, channels, scheduler = family(kind, sd_model, flux_model)
     sigmas = sigmas_for(model, scheduler, steps=5)
     latent = {"samples": torch.randn(1, channels, 8, 8)}
-    counter = CallCounter(model)
+    counter = harness.CallCounter(model)
     trajectory, _ = invert(guider(counter.model, source, negative, 7.5), sigmas, latent)
     assert counter.calls == 5
     counter.calls = 0
@@ -135,8 +106,8 @@ def test_noise_mask_keeps_the_rest_of_the_source(sd_model):
     out = replay(guider(model, target, negative, 5.0), sigmas, {"samples": samples, "noise_mask": mask},
                  trajectory)["samples"]
     outside = (mask == 0).expand_as(samples[0])[None]
-    assert rel_err(out[outside], samples[outside]) <= 1e-5
-    assert rel_err(out[~outside], samples[~outside]) > 1e-2
+    assert harness.rel_err(out[outside], samples[outside]) <= 1e-5
+    assert harness.rel_err(out[~outside], samples[~outside]) > 1e-2
 
 
 def test_edited_start_latent_is_used(sd_model):
@@ -145,10 +116,10 @@ def test_edited_start_latent_is_used(sd_model):
     latent = {"samples": torch.randn(1, 4, 8, 8)}
     trajectory, noisy = invert(guider(model, source, negative, 1.0), sigmas, latent)
     same = replay(guider(model, source, negative, 1.0), sigmas, latent, trajectory, start_latent=noisy)
-    assert rel_err(same["samples"], latent["samples"]) <= 1e-5
+    assert harness.rel_err(same["samples"], latent["samples"]) <= 1e-5
     edited = {"samples": noisy["samples"].flip(-1)}
     moved = replay(guider(model, source, negative, 1.0), sigmas, latent, trajectory, start_latent=edited)
-    assert rel_err(moved["samples"], latent["samples"]) > 1e-2
+    assert harness.rel_err(moved["samples"], latent["samples"]) > 1e-2
 
 
 def test_all_in_one_edit(sd_model):
@@ -156,11 +127,11 @@ def test_all_in_one_edit(sd_model):
     latent = {"samples": torch.randn(2, 4, 8, 8)}
     args = dict(model=model, latent=latent, steps=5, t0=0.7, cfg=6.0, scheduler="normal", seed=1, eta=1.0)
     same, trajectory = harness.call_node(cycle_sde.CycleSDEEdit, source=source, target=source, **args)
-    assert rel_err(same["samples"], latent["samples"]) <= 1e-5
+    assert harness.rel_err(same["samples"], latent["samples"]) <= 1e-5
     assert trajectory.steps == 5
     edited, _ = harness.call_node(cycle_sde.CycleSDEEdit, source=source, target=target, **args)
     again, _ = harness.call_node(cycle_sde.CycleSDEEdit, source=source, target=target, **args)
-    assert rel_err(edited["samples"], latent["samples"]) > 1e-2
+    assert harness.rel_err(edited["samples"], latent["samples"]) > 1e-2
     assert torch.equal(edited["samples"], again["samples"])
 
 

@@ -10,26 +10,10 @@ if os.environ.get("COMFYUI_ROOT"):
     import comfy_harness as harness
 
     harness.import_comfyui()
-    import comfy.sd
     from comfy_extras import nodes_custom_sampler as custom
 
     from sde_edit.nodes import rf_inversion
     from sde_edit.samplers import InputError
-
-
-def rel_err(a, b):
-    return float((a - b).norm() / b.norm())
-
-
-@pytest.fixture(scope="module")
-def flux():
-    return harness.tiny_flux_model()
-
-
-@pytest.fixture(scope="module")
-def sd_model(tmp_path_factory):
-    path = harness.write_tiny_sd_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny_sd2.safetensors")
-    return comfy.sd.load_checkpoint_guess_config(str(path), output_clip=False)[0]
 
 
 def run(guider, sampler, sigmas, latent):
@@ -48,36 +32,36 @@ def reverse_sampler(source, eta, start=0, stop=100, trend="constant", stochastic
                              eta_stop=stop, eta_trend=trend, stochastic=stochastic, seed=0)[0]
 
 
-def test_forward_from_sigma_one_without_patches_and_exact_limits(flux):
-    sigmas = harness.call_node(custom.BasicScheduler, model=flux, scheduler="simple", steps=6, denoise=1.0)[0]
+def test_forward_from_sigma_one_without_patches_and_exact_limits(flux_model):
+    sigmas = harness.call_node(custom.BasicScheduler, model=flux_model, scheduler="simple", steps=6, denoise=1.0)[0]
     assert float(sigmas[0]) == 1.0
     source = {"samples": torch.randn(1, 16, 8, 8, generator=torch.Generator().manual_seed(0))}
     forward = harness.call_node(rf_inversion.RFInversionForwardSamplerNode, gamma=1.0, seed=5)[0]
-    inverted = run(flux_guider(flux, 0, guidance=0.0), forward, sigmas, source)
+    inverted = run(flux_guider(flux_model, 0, guidance=0.0), forward, sigmas, source)
     assert torch.isfinite(inverted).all()
     y1 = torch.randn(inverted.shape, generator=torch.Generator().manual_seed(5))
-    assert rel_err(flux.model.process_latent_in(inverted), y1) <= 1e-5  # gamma = 1 lands on y1
-    back = run(flux_guider(flux, 1), reverse_sampler(source, eta=1.0), sigmas, {"samples": inverted})
-    assert rel_err(back, source["samples"]) <= 1e-5  # eta = 1 everywhere lands on the source
+    assert harness.rel_err(flux_model.model.process_latent_in(inverted), y1) <= 1e-5  # gamma = 1 lands on y1
+    back = run(flux_guider(flux_model, 1), reverse_sampler(source, eta=1.0), sigmas, {"samples": inverted})
+    assert harness.rel_err(back, source["samples"]) <= 1e-5  # eta = 1 everywhere lands on the source
 
 
-def test_plain_inversion_error_shrinks_with_steps(flux, capsys):
+def test_plain_inversion_error_shrinks_with_steps(flux_model, capsys):
     source = {"samples": torch.randn(1, 16, 8, 8, generator=torch.Generator().manual_seed(0))}
     errors = {}
     for steps in (6, 24):
-        sigmas = harness.call_node(custom.BasicScheduler, model=flux, scheduler="simple", steps=steps, denoise=1.0)[0]
+        sigmas = harness.call_node(custom.BasicScheduler, model=flux_model, scheduler="simple", steps=steps, denoise=1.0)[0]
         forward = harness.call_node(rf_inversion.RFInversionForwardSamplerNode, gamma=0.0, seed=0)[0]
-        inverted = run(flux_guider(flux, 0), forward, sigmas, source)
-        back = run(flux_guider(flux, 0), reverse_sampler(source, eta=0.0), sigmas, {"samples": inverted})
-        errors[steps] = rel_err(back, source["samples"])
+        inverted = run(flux_guider(flux_model, 0), forward, sigmas, source)
+        back = run(flux_guider(flux_model, 0), reverse_sampler(source, eta=0.0), sigmas, {"samples": inverted})
+        errors[steps] = harness.rel_err(back, source["samples"])
     with capsys.disabled():
         print(f"\n[RF-Inversion gamma=0 eta=0 through ComfyUI, tiny flux] relative error {errors}")
     assert errors[24] < errors[6]
 
 
 @pytest.mark.parametrize("kind", ["flux", "sd"])
-def test_all_in_one_with_presets(kind, flux, sd_model):
-    model = flux if kind == "flux" else sd_model
+def test_all_in_one_with_presets(kind, flux_model, sd_model):
+    model = flux_model if kind == "flux" else sd_model
     target = harness.flux_conditioning(1) if kind == "flux" else harness.sd2_conditioning(1)
     latent = {"samples": torch.randn(1, 16 if kind == "flux" else 4, 8, 8)}
     args = dict(model=model, target=target, latent=latent, steps=8, start_step=0, gamma=0.5, eta=0.9, eta_start=0,
@@ -89,7 +73,7 @@ def test_all_in_one_with_presets(kind, flux, sd_model):
         assert torch.isfinite(noise["samples"]).all()
     whole = dict(args, eta=1.0, eta_stop=8)
     edited, _ = harness.call_node(rf_inversion.RFInversionEdit, preset="custom", **whole)
-    assert rel_err(edited["samples"], latent["samples"]) <= 1e-5
+    assert harness.rel_err(edited["samples"], latent["samples"]) <= 1e-5
     stochastic, _ = harness.call_node(rf_inversion.RFInversionEdit, preset="custom", **dict(args, stochastic=True))
     assert torch.isfinite(stochastic["samples"]).all()
 

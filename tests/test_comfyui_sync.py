@@ -10,32 +10,10 @@ if os.environ.get("COMFYUI_ROOT"):
     import comfy_harness as harness
 
     harness.import_comfyui()
-    import comfy.sd
     from comfy_extras import nodes_custom_sampler as custom
 
     from sde_edit.nodes import sync_sde
     from sde_edit.samplers import InputError
-
-
-def rel_err(a, b):
-    return float((a - b).norm() / b.norm())
-
-
-@pytest.fixture(scope="module")
-def sd_model(tmp_path_factory):
-    path = harness.write_tiny_sd_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny_sd2.safetensors")
-    return comfy.sd.load_checkpoint_guess_config(str(path), output_clip=False)[0]
-
-
-class CallCounter:
-    def __init__(self, model):
-        self.calls = 0
-        self.model = model.clone()
-        self.model.set_model_unet_function_wrapper(self)
-
-    def __call__(self, apply_model, args):
-        self.calls += 1
-        return apply_model(args["input"], args["timestep"], **args["c"])
 
 
 def run_sampler(guider, sampler, sigmas, latent):
@@ -62,13 +40,13 @@ def test_flux_same_prompt_is_exact_and_edits_differ(discretisation):
     sampler = harness.call_node(sync_sde.SyncSDESamplerNode, discretisation=discretisation, seed=3)[0]
     source, target = harness.flux_conditioning(0), harness.flux_conditioning(1)
     same = run_sampler(sync_guider(flux, source, source, 1.0), sampler, sigmas, latent)
-    assert rel_err(same, latent["samples"]) <= 1e-5
+    assert harness.rel_err(same, latent["samples"]) <= 1e-5
     edited = run_sampler(sync_guider(flux, source, target, 1.0), sampler, sigmas, latent)
-    assert rel_err(edited, latent["samples"]) > 1e-5
+    assert harness.rel_err(edited, latent["samples"]) > 1e-5
 
 
 def test_two_forward_passes_per_step_and_true_cfg_negative_takes_effect(sd_model):
-    counter = CallCounter(sd_model)
+    counter = harness.CallCounter(sd_model)
     sigmas = split_sigmas(sd_model, "normal", 6, 2)
     latent = {"samples": torch.randn(1, 4, 8, 8)}
     sampler = harness.call_node(sync_sde.SyncSDESamplerNode, discretisation="ddpm", seed=0)[0]
@@ -78,7 +56,7 @@ def test_two_forward_passes_per_step_and_true_cfg_negative_takes_effect(sd_model
     negative = harness.sd2_conditioning(7)
     with_negative = run_sampler(sync_guider(counter.model, source, target, 5.0, target_negative=negative),
                                 sampler, sigmas, latent)
-    assert rel_err(with_negative, plain) > 1e-3
+    assert harness.rel_err(with_negative, plain) > 1e-3
 
 
 def test_sync_sampler_needs_the_sync_guider(sd_model):
@@ -102,11 +80,11 @@ def test_all_in_one_with_mask(sd_model):
                 steps=6, start_step=2, source_cfg=4.0, target_cfg=4.0, scheduler="normal", discretisation="ddpm",
                 seed=1)
     same = harness.call_node(sync_sde.SyncSDEEdit, target=harness.sd2_conditioning(0), **args)[0]["samples"]
-    assert rel_err(same, samples) <= 1e-5
+    assert harness.rel_err(same, samples) <= 1e-5
     edited = harness.call_node(sync_sde.SyncSDEEdit, target=harness.sd2_conditioning(1), **args)[0]["samples"]
     outside = (mask == 0).expand_as(samples[0])[None]
-    assert rel_err(edited[outside], samples[outside]) <= 1e-5
-    assert rel_err(edited[~outside], samples[~outside]) > 1e-3
+    assert harness.rel_err(edited[outside], samples[outside]) <= 1e-5
+    assert harness.rel_err(edited[~outside], samples[~outside]) > 1e-3
     with pytest.raises(InputError, match=r"start_step: must lie in \[0, 5\]"):
         harness.call_node(sync_sde.SyncSDEEdit, target=harness.sd2_conditioning(1), **{**args, "start_step": 6})
 
@@ -121,7 +99,7 @@ def test_inpaint_sampler_keeps_the_unmasked_area(sd_model, eta):
     sigmas = split_sigmas(sd_model, "normal", 5, 0)
     sampler = harness.call_node(sync_sde.SDEInpaintSamplerNode, eta=eta, seed=0)[0]
     out = run_sampler(guider, sampler, sigmas, {"samples": samples, "noise_mask": mask})
-    assert rel_err(out[..., 4:], samples[..., 4:]) <= 1e-5
-    assert rel_err(out[..., :4], samples[..., :4]) > 1e-2
+    assert harness.rel_err(out[..., 4:], samples[..., 4:]) <= 1e-5
+    assert harness.rel_err(out[..., :4], samples[..., :4]) > 1e-2
     with pytest.raises(InputError, match="latent: the SDE inpainting sampler needs a noise_mask"):
         run_sampler(guider, sampler, sigmas, {"samples": samples})

@@ -8,7 +8,7 @@ from sde_edit.samplers import EPS, FLOW, InputError, cycle_sde_invert, cycle_sde
 from sde_edit.samplers.analytic import GaussianMixture, cfg_denoiser
 from sde_edit.samplers.coupled import sde_inpaint, sync_sde
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
-from sde_edit.samplers.shape_world import COLOURS, Scene, ShapeWorld
+from sde_edit.samplers.shape_world import ShapeWorld
 
 PARAMS = {"eps": (EPS, sd_uniform_schedule(20, 0.7)), "flow": (FLOW, flow_schedule(20, 0.7))}
 DISCRETISATIONS = {"eps": ["ddpm"], "flow": ["ddpm", "rectified"]}
@@ -67,16 +67,6 @@ def test_ddpm_sync_sde_is_cycle_sde_with_source_noise(mixture, name):
     assert target.calls == steps
 
 
-def colour_cases(world, n=20):
-    rng = random.Random(0)
-    cases = []
-    for _ in range(n):
-        source = rng.choice(world.scenes)
-        colour = rng.choice([c for c in COLOURS if c != source.colour])
-        cases.append((source, Scene(source.shape, colour, source.row, source.col)))
-    return cases
-
-
 def recolour_rate(world, param, sigmas, method, cases):
     hits = 0
     for seed, (source, target) in enumerate(cases):
@@ -96,7 +86,7 @@ def recolour_rate(world, param, sigmas, method, cases):
 @pytest.mark.parametrize("name", ["eps", "flow"])
 def test_colour_edit_keeps_shape_and_position(world, name, capsys):
     param, sigmas = PARAMS[name]
-    cases = colour_cases(world)
+    cases = world.recolour_cases(20)
     methods = [*DISCRETISATIONS[name], "cycle", "ode"]
     rates = {m: recolour_rate(world, param, sigmas, m, cases) for m in methods}
     with capsys.disabled():

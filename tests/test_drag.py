@@ -1,5 +1,4 @@
 """Core tier: SDE-Drag planning, copy-and-paste, CFG ramp, exactness outside the mask, success on the shape world."""
-import random
 
 import pytest
 import torch
@@ -133,12 +132,7 @@ def drag_success(world, param, sigmas, eta, cases):
 def test_drag_lands_on_the_ground_truth_scene(world, name, capsys):
     """A shape dragged from cell p to cell q must become the scene with the shape at q (one sub-drag:
     the world has shapes on grid cells only, so intermediate sub-drag positions are off the data)."""
-    rng = random.Random(0)
-    cases = []
-    for _ in range(20):
-        source = rng.choice(world.scenes)
-        row, col = rng.choice([(r, c) for r in range(3) for c in range(3) if (r, c) != (source.row, source.col)])
-        cases.append((source, Scene(source.shape, source.colour, row, col)))
+    cases = world.move_cases(20)
     param, sigmas = PARAMS[name]
     sde = drag_success(world, param, sigmas, 1.0, cases)
     ode = drag_success(world, param, sigmas, 0.0, cases)

@@ -1,5 +1,4 @@
 """Core tier: RF-Inversion (controlled forward/reverse flows, rectified stochastic sampler) on exact denoisers."""
-import random
 
 import pytest
 import torch
@@ -8,7 +7,7 @@ from sde_edit.samplers import EPS, FLOW, InputError
 from sde_edit.samplers.analytic import cfg_denoiser, gaussian
 from sde_edit.samplers.rf_inversion import eta_schedule, rf_edit, rf_invert
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
-from sde_edit.samplers.shape_world import COLOURS, Scene, ShapeWorld
+from sde_edit.samplers.shape_world import ShapeWorld
 from sde_edit.samplers.trajectory import ddim_invert
 
 SCHEDULES = {"eps": (EPS, sd_uniform_schedule), "flow": (FLOW, lambda steps: flow_schedule(steps, shift=3.0))}
@@ -199,16 +198,6 @@ RECOLOUR_STEPS = 20
 RF_SETTINGS = dict(gamma=0.5, eta=0.9, eta_stop=14)  # window [0, 14) of 20 steps, no truncation
 
 
-def colour_cases(world, n=20):
-    rng = random.Random(0)
-    cases = []
-    for _ in range(n):
-        source = rng.choice(world.scenes)
-        colour = rng.choice([c for c in COLOURS if c != source.colour])
-        cases.append((source, Scene(source.shape, colour, source.row, source.col)))
-    return cases
-
-
 def recolour_rate(world, param, sigmas, cases, gamma, eta, eta_stop=None, stochastic=False):
     """Invert with the unconditional model (the empty prompt), edit with the target colour at CFG 3.
 
@@ -235,7 +224,7 @@ def test_colour_edit_keeps_shape_and_position(name, capsys):
     world = ShapeWorld(size=32, grid=3)
     param, schedule = SCHEDULES[name]
     sigmas = schedule(RECOLOUR_STEPS)
-    cases = colour_cases(world)
+    cases = world.recolour_cases(20)
     results = {
         "RF-Inversion ODE": recolour_rate(world, param, sigmas, cases, **RF_SETTINGS),
         "RF-Inversion SDE": recolour_rate(world, param, sigmas, cases, **RF_SETTINGS, stochastic=True),
