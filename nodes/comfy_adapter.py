@@ -75,6 +75,22 @@ def intermediate_device():
     return comfy.model_management.intermediate_device()
 
 
+def run_sampler(guider, sampler, sigmas, samples: torch.Tensor, *, denoise_mask=None, callback=None,
+                seed: int = 0) -> torch.Tensor:
+    """Run one of the pack's samplers through ``guider.sample`` (model loading, conds, ControlNets, patches
+    and ``process_latent_in/out`` by ComfyUI); the pack's samplers ignore the noise argument."""
+    out = guider.sample(torch.zeros_like(samples), samples, sampler, sigmas, denoise_mask=denoise_mask,
+                        callback=callback, disable_pbar=not progress_enabled(), seed=seed)
+    return out.to(intermediate_device())
+
+
+def latent_with(latent: dict, samples: torch.Tensor, keep_mask: bool = True) -> dict:
+    """A copy of a LATENT dict with new samples (and without its noise_mask unless ``keep_mask``)."""
+    out = {key: value for key, value in latent.items() if keep_mask or key != "noise_mask"}
+    out["samples"] = samples
+    return out
+
+
 def check_model_type(model_wrap, parameterization: Parameterization) -> None:
     actual = parameterization_of(model_wrap.inner_model.model_sampling)
     if actual != parameterization:

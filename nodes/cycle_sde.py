@@ -78,20 +78,17 @@ def invert(guider, sigmas, latent: dict, seed: int, eta: float, storage_dtype=to
     samples = adapter.model_latent(model, latent)
     check_sigmas(sigmas, adapter.parameterization_of(model.get_model_object("model_sampling")))
     sampler = CycleSDEInversionSampler(seed, eta, storage_dtype)
-    start = guider.sample(torch.zeros_like(samples), samples, sampler, sigmas, callback=callback,
-                          disable_pbar=not adapter.progress_enabled(), seed=seed)
-    return sampler.trajectory, start.to(adapter.intermediate_device())
+    start = adapter.run_sampler(guider, sampler, sigmas, samples, callback=callback, seed=seed)
+    return sampler.trajectory, start
 
 
 def replay(guider, sigmas, latent: dict, trajectory, start_latent=None, callback=None) -> dict:
     """Run the replay sampler through ``guider.sample`` with the latent's noise mask; returns a LATENT."""
     samples = adapter.model_latent(guider.model_patcher, latent)
     sampler = CycleSDEReplaySampler(trajectory, start_latent)
-    out = guider.sample(torch.zeros_like(samples), samples, sampler, sigmas, denoise_mask=latent.get("noise_mask"),
-                        callback=callback, disable_pbar=not adapter.progress_enabled(), seed=trajectory.seed)
-    result = latent.copy()
-    result["samples"] = out.to(adapter.intermediate_device())
-    return result
+    out = adapter.run_sampler(guider, sampler, sigmas, samples, denoise_mask=latent.get("noise_mask"),
+                              callback=callback, seed=trajectory.seed)
+    return adapter.latent_with(latent, out)
 
 
 class CycleSDEInvert(io.ComfyNode):
@@ -131,9 +128,7 @@ class CycleSDEInvert(io.ComfyNode):
     def execute(cls, guider, sigmas, latent, seed, eta, storage_dtype) -> io.NodeOutput:
         callback = adapter.progress_callback(guider.model_patcher, len(sigmas) - 1)
         trajectory, start = invert(guider, sigmas, latent, seed, eta, STORAGE_DTYPES[storage_dtype], callback)
-        noisy = {key: value for key, value in latent.items() if key != "noise_mask"}
-        noisy["samples"] = start
-        return io.NodeOutput(trajectory, noisy)
+        return io.NodeOutput(trajectory, adapter.latent_with(latent, start, keep_mask=False))
 
 
 class CycleSDESampler(io.ComfyNode):

@@ -178,23 +178,17 @@ class RFInversionEdit(io.ComfyNode):
         reverse.set_cfg(cfg)
         total = 2 * (steps - start_step)
         progress = adapter.progress_callback(model, total)
-        pbar = not adapter.progress_enabled()
-        inverted = forward.sample(torch.zeros_like(samples), samples, RFInversionForwardSampler(gamma, seed),
-                                  sigmas[start_step:], seed=seed, disable_pbar=pbar,
-                                  callback=lambda i, x0, x, _: progress(i, x0, x, total))
+        inverted = adapter.run_sampler(forward, RFInversionForwardSampler(gamma, seed), sigmas[start_step:], samples,
+                                       seed=seed, callback=lambda i, x0, x, _: progress(i, x0, x, total))
         window = (max(eta_start - start_step, 0), max(eta_stop - start_step, 0))  # steps of sigmas[start_step:]
         if eta > 0 and window[1] <= window[0]:
             raise InputError(f"eta_stop: the eta window [{eta_start}, {eta_stop}) ends before start_step "
                              f"{start_step}, where the reverse begins; end it later or set eta to 0")
         reverse_sampler = RFInversionReverseSampler(samples, eta, *window, eta_trend, stochastic, seed)
-        edited = reverse.sample(torch.zeros_like(samples), inverted, reverse_sampler, sigmas[start_step:], seed=seed,
-                                disable_pbar=pbar,
-                                callback=lambda i, x0, x, _: progress(steps - start_step + i, x0, x, total))
-        out = latent.copy()
-        out["samples"] = edited.to(adapter.intermediate_device())
-        noise = {key: value for key, value in latent.items() if key != "noise_mask"}
-        noise["samples"] = inverted.to(adapter.intermediate_device())
-        return io.NodeOutput(out, noise)
+        edited = adapter.run_sampler(reverse, reverse_sampler, sigmas[start_step:], inverted, seed=seed,
+                                     callback=lambda i, x0, x, _: progress(steps - start_step + i, x0, x, total))
+        return io.NodeOutput(adapter.latent_with(latent, edited),
+                             adapter.latent_with(latent, inverted, keep_mask=False))
 
 
 NODES = [RFInversionForwardSamplerNode, RFInversionReverseSamplerNode, RFInversionEdit]

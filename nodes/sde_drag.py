@@ -168,13 +168,10 @@ class SDEDrag(io.ComfyNode):
         guider.set_conds(positive, negative if negative is not None else adapter.zeroed_conditioning(positive))
         guider.set_cfg(cfg)
         noise_mask = latent.get("noise_mask") if mask is None else latent_mask(mask, samples, downscale)
-        out = guider.sample(torch.zeros_like(samples), samples, sampler, sigmas, denoise_mask=noise_mask,
-                            callback=adapter.progress_callback(model, len(sigmas) - 1),
-                            disable_pbar=not adapter.progress_enabled(), seed=seed)
-        result = {key: value for key, value in latent.items() if key != "noise_mask"}
-        result["samples"] = out.to(adapter.intermediate_device())
+        out = adapter.run_sampler(guider, sampler, sigmas, samples, denoise_mask=noise_mask, seed=seed,
+                                  callback=adapter.progress_callback(model, len(sigmas) - 1))
         preview = ui.PreviewImage(image, cls=cls) if image is not None else None
-        return io.NodeOutput(result, ui=preview)
+        return io.NodeOutput(adapter.latent_with(latent, out, keep_mask=False), ui=preview)
 
 
 NODES = [SDEDragSamplerNode, SDEDrag]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import comfy.samplers
-import torch
 from comfy_api.latest import io
 
 from ..samplers.coupled import DISCRETISATIONS, sde_inpaint, sync_sde
@@ -190,13 +189,10 @@ class SyncSDEEdit(io.ComfyNode):
         sigmas = adapter.schedule(model, scheduler, steps, 1.0)[start_step:]
         guider = make_sync_guider(model, source, source_negative, source_cfg, target, target_negative, target_cfg)
         samples = adapter.model_latent(model, latent)
-        out = guider.sample(torch.zeros_like(samples), samples, SyncSDESampler(discretisation, seed), sigmas,
-                            denoise_mask=latent.get("noise_mask"),
-                            callback=adapter.progress_callback(model, len(sigmas) - 1),
-                            disable_pbar=not adapter.progress_enabled(), seed=seed)
-        result = latent.copy()
-        result["samples"] = out.to(adapter.intermediate_device())
-        return io.NodeOutput(result)
+        out = adapter.run_sampler(guider, SyncSDESampler(discretisation, seed), sigmas, samples, seed=seed,
+                                  denoise_mask=latent.get("noise_mask"),
+                                  callback=adapter.progress_callback(model, len(sigmas) - 1))
+        return io.NodeOutput(adapter.latent_with(latent, out))
 
 
 class SDEInpaintSamplerNode(io.ComfyNode):

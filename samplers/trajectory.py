@@ -37,7 +37,8 @@ class Trajectory:
 
     ``states[k]`` is the recorded latent at ``sigmas[k]`` (``states[-1]`` is the source latent when the
     schedule ends at 0); ``source_means[k]`` is the mean of reverse step k at ``states[k]`` under the
-    source denoiser, or None for the ODE baseline. Tensors live on ``states.device`` (the CPU by default), in the storage dtype.
+    source denoiser, or None for the ODE baseline. Tensors live on ``states.device`` (the CPU by
+    default), in the storage dtype.
     """
 
     sigmas: tuple[float, ...]
