@@ -1,8 +1,10 @@
 """SDE-Drag nodes: a SAMPLER for SamplerCustomAdvanced and an all-in-one node with the in-page point editor."""
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
+import comfy.hooks
 import comfy.samplers
 import torch
 from comfy_api.latest import io, ui
@@ -33,8 +35,12 @@ class SDEDragSampler(comfy.samplers.Sampler):
         param = adapter.parameterization_of(model_wrap.inner_model.model_sampling)
         settings = replace(self.settings, cfg=float(getattr(model_wrap, "cfg", 1.0)))
         denoise = adapter.guider_denoiser(model_wrap, extra_args)
+        last_sigma = [float("inf")]
 
         def guided(x, sigma, cfg):
+            if float(sigma[0]) > last_sigma[0]:  # a new sub-drag (or ODE-Drag's inversion) climbs back up
+                restart_hook_keyframes(model_wrap)
+            last_sigma[0] = float(sigma[0])
             model_wrap.cfg = cfg
             return denoise(x, sigma)
 
@@ -43,6 +49,39 @@ class SDEDragSampler(comfy.samplers.Sampler):
                             seed=self.seed, callback=adapter.step_callback(callback, len(sigmas) - 1))
         finally:
             model_wrap.cfg = settings.cfg
+
+
+def restart_hook_keyframes(guider) -> None:
+    """Rewind scheduled hooks (e.g. SDE-Drag LoRA Schedule) to their first keyframe.
+
+    ComfyUI advances hook keyframes monotonically within one sampling run; SDE-Drag runs the schedule once
+    per sub-drag, so each sub-drag rewinds them and, as ComfyUI does when a keyframe changes, drops the
+    weights patched for the old strength.
+    """
+    patcher, rewound = guider.inner_model.current_patcher, []
+    for entries in guider.conds.values():
+        for entry in entries or []:
+            if entry.get("hooks") is not None:
+                entry["hooks"].reset()
+                rewound.extend(entry["hooks"].hooks)
+    if not rewound:
+        return
+    for cached in list(patcher.cached_hook_patches):
+        if any(cached.contains(hook) for hook in rewound):
+            patcher.cached_hook_patches.pop(cached)
+    if patcher.current_hooks is not None:
+        patcher.patch_hooks(None)
+
+
+def cosine_lora_keyframes(t0: float, strength_at_t0: float, count: int) -> list[tuple[float, float]]:
+    """(start_percent, strength) pairs: strength_at_t0 at t0 rising as a half cosine to 1 at the end
+    (spec 2.4: lambda = 1 - (1 - lambda_min) (1 - cos(pi k / L)) / 2 over the forward steps k)."""
+    keyframes = []
+    for j in range(count):
+        fraction = j / (count - 1)  # 0 at t0, 1 at the clean end
+        strength = strength_at_t0 + (1 - strength_at_t0) * (1 - math.cos(math.pi * fraction)) / 2
+        keyframes.append(((1 - t0) + t0 * fraction, strength))
+    return keyframes
 
 
 def drag_inputs():
@@ -174,4 +213,40 @@ class SDEDrag(io.ComfyNode):
         return io.NodeOutput(adapter.latent_with(latent, out, keep_mask=False), ui=preview)
 
 
-NODES = [SDEDragSamplerNode, SDEDrag]
+class SDEDragLoraSchedule(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SDEEdit_SDEDragLoraSchedule",
+            display_name="SDE-Drag LoRA Schedule",
+            category="sampling/sde_edit",
+            description="The paper's optional identity LoRA for SDE-Drag: train a LoRA on the source image "
+                        "with core Train LoRA (paper: the image's prompt, rank 4, 100 steps, lr 2e-4), then "
+                        "attach it here to the prompt with a per-step strength: strength_at_t0 at t0 rising "
+                        "as a half cosine to 1 at the end. Feed the result to SDE-Drag's positive input. "
+                        "Use it when the drag changes the main subject and loses its identity; skip it if "
+                        "the output just copies the input (overfitting).",
+            inputs=[
+                io.Conditioning.Input("positive", tooltip="The prompt SDE-Drag uses."),
+                io.Custom("LORA_MODEL").Input("lora", tooltip="From core Train LoRA (Train LoRA -> lora)."),
+                io.Float.Input("t0", default=0.6, min=0.05, max=1.0, step=0.01,
+                               tooltip="The SDE-Drag node's t0."),
+                io.Float.Input("strength_at_t0", default=0.5, min=0.0, max=1.0, step=0.01,
+                               tooltip="LoRA strength at t0 (paper: 0.5); it reaches 1 at the last step."),
+                io.Int.Input("keyframes", default=10, min=2, max=100,
+                             tooltip="Steps of the piecewise-constant strength schedule."),
+            ],
+            outputs=[io.Conditioning.Output()],
+        )
+
+    @classmethod
+    def execute(cls, positive, lora, t0, strength_at_t0, keyframes) -> io.NodeOutput:
+        hooks = comfy.hooks.create_hook_lora(lora=lora, strength_model=1.0, strength_clip=0.0)
+        schedule = comfy.hooks.HookKeyframeGroup()
+        for start_percent, strength in cosine_lora_keyframes(t0, strength_at_t0, keyframes):
+            schedule.add(comfy.hooks.HookKeyframe(strength=strength, start_percent=start_percent, guarantee_steps=0))
+        hooks.set_keyframes_on_hooks(schedule)
+        return io.NodeOutput(comfy.hooks.set_hooks_for_conditioning(positive, hooks))
+
+
+NODES = [SDEDragSamplerNode, SDEDrag, SDEDragLoraSchedule]

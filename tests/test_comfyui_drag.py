@@ -93,3 +93,58 @@ def test_preview_of_the_source_image_for_the_editor(sd_model):
                                       beta=0.3, window=2, subdrag_step=8.0, seed=0, eta=1.0,
                                       image=torch.rand(1, 64, 64, 3))
     assert output.ui is not None
+
+
+def test_lora_schedule_follows_the_cosine_ramp_in_every_subdrag(sd_model):
+    """A synthetic LoRA on one layer: the strength applied at each forward pass, read back from the live
+    (hook-patched) weight, rises from strength_at_t0 toward 1 within each sub-drag and restarts every time."""
+    unet = sd_model.model.diffusion_model
+    layer = unet.input_blocks[1][1].proj_in
+    generator = torch.Generator().manual_seed(0)
+    up, down = torch.randn(layer.weight.shape[0], 2, generator=generator), torch.randn(2, layer.weight.shape[1],
+                                                                                       generator=generator)
+    lora = {"diffusion_model.input_blocks.1.1.proj_in.lora_up.weight": up,
+            "diffusion_model.input_blocks.1.1.proj_in.lora_down.weight": down}
+    base, delta = layer.weight.detach().clone().float(), (up @ down)
+    strengths = []
+
+    def read_strength(apply_model, args):
+        applied = (layer.weight.detach().float() - base)
+        strengths.append(float((applied * delta).sum() / (delta * delta).sum()))
+        return apply_model(args["input"], args["timestep"], **args["c"])
+
+    model = sd_model.clone()
+    model.set_model_unet_function_wrapper(read_strength)
+    positive = harness.call_node(sde_drag.SDEDragLoraSchedule, positive=harness.sd2_conditioning(0), lora=lora,
+                                 t0=0.6, strength_at_t0=0.5, keyframes=10)[0]
+    steps = 6
+    drag(model, {"samples": torch.randn(1, 4, 8, 8)}, positive=positive, steps=steps, t0=0.6)  # 2 sub-drags
+    assert len(strengths) == 2 * steps
+    first, second = strengths[:steps], strengths[steps:]
+    assert first == pytest.approx(second, abs=1e-4)  # the schedule restarts with each sub-drag
+    assert all(b >= a - 1e-4 for a, b in zip(first, first[1:]))  # non-decreasing toward the clean end
+    assert first[0] == pytest.approx(0.5, abs=0.1) and first[-1] > 0.9
+    assert float((layer.weight.detach().float() - base).abs().max()) == 0  # weights restored afterwards
+
+
+def test_core_train_lora_feeds_the_schedule(sd_model):
+    """The paper's LoRA stage with ComfyUI's own parts: core Train LoRA on the source latent, then the
+    schedule node; the LoRA changes the drag (1 training step keeps the CPU test short)."""
+    from comfy_extras import nodes_train
+    latent = {"samples": torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0))}
+    inputs = dict(model=sd_model, latents=latent, positive=harness.sd2_conditioning(0), batch_size=1, steps=1,
+                  grad_accumulation_steps=1, learning_rate=2e-4, rank=4, optimizer="AdamW", loss_function="MSE",
+                  seed=0, training_dtype="fp32", lora_dtype="fp32",
+                  algorithm=next(iter(getattr(nodes_train, "adapter_maps", {"LoRA": None}))),
+                  gradient_checkpointing=False, existing_lora="[None]")
+    trainer = nodes_train.TrainLoraNode
+    if hasattr(trainer, "define_schema"):  # V3 (0.8.0): list inputs, one more option
+        inputs = {key: [value] for key, value in {**inputs, "bucket_mode": False}.items()}
+    with torch.inference_mode():  # as ComfyUI runs nodes
+        lora = harness.call_node(trainer, **inputs)[1]
+    assert any(key.endswith("lora_up.weight") for key in lora)
+    positive = harness.call_node(sde_drag.SDEDragLoraSchedule, positive=harness.sd2_conditioning(0), lora=lora,
+                                 t0=0.6, strength_at_t0=0.5, keyframes=10)[0]
+    with_lora = drag(sd_model, latent, positive=positive)["samples"]
+    without = drag(sd_model, latent)["samples"]
+    assert torch.isfinite(with_lora).all() and harness.rel_err(with_lora, without) > 1e-6
