@@ -18,6 +18,8 @@ diffusers = pytest.importorskip("diffusers", reason="core tier needs diffusers (
 FluxTransformer2DModel = diffusers.FluxTransformer2DModel
 UNet2DConditionModel = diffusers.UNet2DConditionModel
 
+from sde_edit.bench.diffusers_denoisers import (FluxDenoiser, UNetDenoiser, flow_schedule, pack, sd_schedule,
+                                                sigma_to_timestep, unpack)
 from sde_edit.samplers import EPS, FLOW, cycle_sde_invert, cycle_sde_replay
 
 STEPS = 12
@@ -25,29 +27,6 @@ BATCH = 2
 LATENT = (BATCH, 4, 8, 8)
 TXT_LEN = 7
 EMBED = 32
-
-# SD1.x discrete schedule (scaled_linear betas) in ComfyUI sigma units, float64.
-_BETAS = torch.linspace(0.00085**0.5, 0.012**0.5, 1000, dtype=torch.float64) ** 2
-_ALPHAS_CUMPROD = torch.cumprod(1.0 - _BETAS, dim=0)
-SD_SIGMAS = ((1.0 - _ALPHAS_CUMPROD) / _ALPHAS_CUMPROD).sqrt()
-SD_LOG_SIGMAS = SD_SIGMAS.log()
-
-
-def sd_schedule(steps: int = STEPS) -> list[float]:
-    """Descending SD table sigmas (timesteps 999 ... 0, evenly spaced) followed by 0."""
-    idx = torch.linspace(999, 0, steps, dtype=torch.float64).round().long()
-    return SD_SIGMAS[idx].tolist() + [0.0]
-
-
-def flow_schedule(steps: int = STEPS) -> list[float]:
-    return torch.linspace(1.0, 1.0 / steps, steps, dtype=torch.float64).tolist() + [0.0]
-
-
-def sigma_to_timestep(sigma: torch.Tensor) -> torch.Tensor:
-    """Nearest log-sigma index of the SD discrete table."""
-    dists = (sigma.double().log()[:, None] - SD_LOG_SIGMAS[None, :]).abs()
-    return dists.argmin(dim=1)
-
 
 def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:
     return ((x.double() - ref.double()).abs().max() / ref.double().abs().max()).item()
@@ -114,77 +93,6 @@ class ForwardCounter:
         self._handle.remove()
 
 
-def _cfg_batch(cond, uncond, cfg):
-    """Conditionings for one forward pass: [cond] without CFG, [uncond; cond] (batch 2B) with it."""
-    if cfg == 1.0:
-        return cond, 1
-    return torch.cat([uncond, cond]), 2
-
-
-def _combine(x0, copies, cfg):
-    if copies == 1:
-        return x0
-    x0_u, x0_c = x0.chunk(2)
-    return x0_u + cfg * (x0_c - x0_u)
-
-
-class UNetDenoiser:
-    """SD-style UNet in ComfyUI sigma units: EPS (x0 = x - sigma eps) or V (x0 = x/(1+s^2) - v s/sqrt(1+s^2))."""
-
-    def __init__(self, unet, prediction: str, cond, uncond=None, cfg: float = 1.0):
-        self.unet, self.prediction, self.cfg = unet, prediction, cfg
-        self.cond = cond
-        self.uncond = torch.zeros_like(cond) if uncond is None else uncond
-
-    @torch.no_grad()
-    def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        emb, copies = _cfg_batch(self.cond, self.uncond, self.cfg)
-        x_in, s = x.repeat(copies, 1, 1, 1), sigma.repeat(copies)
-        s4 = s.to(x.dtype)[:, None, None, None]
-        out = self.unet(x_in / (1.0 + s4**2).sqrt(), sigma_to_timestep(s), encoder_hidden_states=emb).sample
-        if self.prediction == "eps":
-            x0 = x_in - s4 * out
-        else:
-            x0 = x_in / (1.0 + s4**2) - out * s4 / (1.0 + s4**2).sqrt()
-        return _combine(x0, copies, self.cfg)
-
-
-def pack(x: torch.Tensor) -> torch.Tensor:
-    """[B, C, H, W] -> [B, (H/2)(W/2), 4C] (Flux 2x2 packing)."""
-    b, c, h, w = x.shape
-    return x.view(b, c, h // 2, 2, w // 2, 2).permute(0, 2, 4, 1, 3, 5).reshape(b, (h // 2) * (w // 2), c * 4)
-
-
-def unpack(x: torch.Tensor, shape) -> torch.Tensor:
-    b, c, h, w = shape
-    return x.view(b, h // 2, w // 2, c, 2, 2).permute(0, 3, 1, 4, 2, 5).reshape(b, c, h, w)
-
-
-def img_ids(h: int, w: int) -> torch.Tensor:
-    ids = torch.zeros(h // 2, w // 2, 3)
-    ids[..., 1] = torch.arange(h // 2)[:, None]
-    ids[..., 2] = torch.arange(w // 2)[None, :]
-    return ids.reshape(-1, 3)
-
-
-class FluxDenoiser:
-    """Flux transformer as a flow denoiser: v = model(pack(x), timestep=sigma), x0 = x - sigma v."""
-
-    def __init__(self, model, cond, pooled, uncond, uncond_pooled, cfg: float = 1.0):
-        self.model, self.cfg = model, cfg
-        self.cond, self.pooled, self.uncond, self.uncond_pooled = cond, pooled, uncond, uncond_pooled
-
-    @torch.no_grad()
-    def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        emb, copies = _cfg_batch(self.cond, self.uncond, self.cfg)
-        pooled, _ = _cfg_batch(self.pooled, self.uncond_pooled, self.cfg)
-        x_in, s = x.repeat(copies, 1, 1, 1), sigma.repeat(copies).to(x.dtype)
-        v = self.model(hidden_states=pack(x_in), encoder_hidden_states=emb, pooled_projections=pooled,
-                       timestep=s, img_ids=img_ids(*x.shape[2:]), txt_ids=torch.zeros(emb.shape[1], 3)).sample
-        x0 = x_in - s[:, None, None, None] * unpack(v, x_in.shape)
-        return _combine(x0, copies, self.cfg)
-
-
 def make_setup(kind: str, unet, flux, cfg: float, cond_seed: int = 1):
     """(model, denoiser, parameterization, schedule, source latent) for 'eps', 'v' or 'flow'."""
     gen = torch.Generator().manual_seed(cond_seed)
@@ -193,8 +101,8 @@ def make_setup(kind: str, unet, flux, cfg: float, cond_seed: int = 1):
         pooled = torch.randn(BATCH, EMBED, generator=gen)
         uncond = torch.randn(BATCH, TXT_LEN, EMBED, generator=torch.Generator().manual_seed(0))
         uncond_pooled = torch.zeros(BATCH, EMBED)
-        return flux, FluxDenoiser(flux, cond, pooled, uncond, uncond_pooled, cfg), FLOW, flow_schedule()
-    return unet, UNetDenoiser(unet, kind, cond, cfg=cfg), EPS, sd_schedule()
+        return flux, FluxDenoiser(flux, cond, pooled, uncond, uncond_pooled, cfg), FLOW, flow_schedule(STEPS)
+    return unet, UNetDenoiser(unet, kind, cond, cfg=cfg), EPS, sd_schedule(STEPS)
 
 
 def source_latent(seed: int = 123) -> torch.Tensor:
@@ -207,8 +115,8 @@ def test_wrappers_are_real_models(unet, flux):
     latent, the noise level and the conditioning (so exact reconstruction below is not a trivial identity)."""
     x = source_latent()
     assert torch.equal(unpack(pack(x), x.shape), x)
-    assert len(sd_schedule()) == len(flow_schedule()) == STEPS + 1
-    assert sigma_to_timestep(torch.tensor(sd_schedule()[:-1])).tolist() == \
+    assert len(sd_schedule(STEPS)) == len(flow_schedule(STEPS)) == STEPS + 1
+    assert sigma_to_timestep(torch.tensor(sd_schedule(STEPS)[:-1])).tolist() == \
         torch.linspace(999, 0, STEPS).round().long().tolist()
     for kind in ("eps", "v", "flow"):
         for cfg in (1.0, 7.5):
