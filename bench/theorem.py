@@ -223,9 +223,9 @@ def scenarios(t0: float = T0_EDIT):
                   ("N(0, 0.5^2)", Mixture([1], [0.0], [0.5])),
                   ("N(1, 1)", Mixture([1], [1.0], [1.0])),
                   ("matched p_T", p1)]
-    edit_priors = [(f"p_t0 shifted +0.5", pt0.affine(1.0, 0.5)),
-                   (f"p_t0 scaled x0.6", pt0.affine(0.6, 0.0)),
-                   (f"p_t0 +mode only", pt0.component(1)),
+    edit_priors = [("p_t0 shifted +0.5", pt0.affine(1.0, 0.5)),
+                   ("p_t0 scaled x0.6", pt0.affine(0.6, 0.0)),
+                   ("p_t0 +mode only", pt0.component(1)),
                    ("matched p_t0", pt0)]
     return [("T=1", 1.0, gen_priors), (f"t0={t0:g}", t0, edit_priors)]
 
