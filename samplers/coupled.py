@@ -21,7 +21,7 @@ import torch
 from .noise_levels import FLOW, parameterization
 from .trajectory import (Callback, Denoiser, anchored_step, noise_like, pin_to_recorded, record_forward_chain,
                          sigma_batch)
-from .validation import InputError, check_latent, check_mask, check_sigmas
+from .validation import InputError, check_fraction, check_latent, check_mask, check_sigmas
 
 DISCRETISATIONS = ("ddpm", "rectified")
 
@@ -81,8 +81,7 @@ def sde_inpaint(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, mask: torch
     if mask is None:
         raise InputError("mask: inpainting needs a mask (1 = area to fill)")
     check_mask(mask, x0.shape)
-    if not 0.0 <= eta <= 1.0:
-        raise InputError(f"eta: must lie in [0, 1], got {eta}")
+    check_fraction(eta, "eta", "0 = ODE/DDIM, 1 = DDPM/SDE")
     mask = mask.to(x0)
     generator = torch.Generator("cpu").manual_seed(int(seed))
     if eta > 0:

@@ -37,7 +37,7 @@ import torch
 
 from .noise_levels import Parameterization, parameterization
 from .trajectory import Callback, Denoiser, noise_like, sigma_batch
-from .validation import InputError, check_latent, check_sigmas
+from .validation import InputError, check_fraction, check_latent, check_sigmas, check_step
 
 ETA_TRENDS = ("constant", "linear_increase", "linear_decrease")
 
@@ -211,13 +211,3 @@ def rectified_flow_time(param: Parameterization, sigma: float) -> tuple[float, f
     """
     scale = 1.0 / (param.alpha(sigma) + sigma)
     return sigma * scale, scale
-
-
-def check_fraction(value: float, name: str, meaning: str) -> None:
-    if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
-        raise InputError(f"{name}: must lie in [0, 1] ({meaning}), got {value!r}")
-
-
-def check_step(value: int, name: str, low: int, high: int, meaning: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InputError(f"{name}: must be a whole number from {low} to {high} ({meaning}), got {value!r}")

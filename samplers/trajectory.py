@@ -25,7 +25,7 @@ from typing import Callable
 import torch
 
 from .noise_levels import Parameterization, parameterization
-from .validation import InputError, check_latent, check_mask, check_sigmas
+from .validation import InputError, check_fraction, check_latent, check_mask, check_sigmas
 
 Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Callback = Callable[[dict], None]
@@ -144,8 +144,7 @@ def cycle_sde_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, eta
     param = parameterization(param)
     values = check_sigmas(sigmas, param)
     check_latent(x0, "latent")
-    if not 0.0 <= eta <= 1.0:
-        raise InputError(f"eta: must lie in [0, 1] (0 = ODE/DDIM, 1 = DDPM/SDE), got {eta}")
+    check_fraction(eta, "eta", "0 = ODE/DDIM, 1 = DDPM/SDE")
     storage_dtype = storage_dtype or x0.dtype
     if eta == 0.0:
         states = ddim_invert(denoiser, x0, values, param, callback)

@@ -47,3 +47,15 @@ def check_mask(mask: torch.Tensor | None, latent_shape: torch.Size, name: str = 
                          f"{tuple(latent_shape)}; allowed: [B or 1, C or 1, {', '.join(map(str, latent_shape[2:]))}]")
     if not torch.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
         raise InputError(f"{name}: values must lie in [0, 1] (1 = editable)")
+
+
+def check_fraction(value: float, name: str, meaning: str) -> None:
+    """A strength in [0, 1] (eta, gamma, ...)."""
+    if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+        raise InputError(f"{name}: must lie in [0, 1] ({meaning}), got {value!r}")
+
+
+def check_step(value: int, name: str, low: int, high: int, meaning: str) -> None:
+    """A step index (a whole number) in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f"{name}: must be a whole number from {low} to {high} ({meaning}), got {value!r}")
