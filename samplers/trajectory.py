@@ -213,12 +213,14 @@ def cycle_sde_replay(denoiser: Denoiser, trajectory: Trajectory, *, x_start: tor
 
     if mask is not None:
         mask = mask.to(device, dtype)
-    x = pin_to_recorded(x_start if x_start is not None else recorded(0), mask, recorded(0))
+    start = recorded(0)
+    x = pin_to_recorded(x_start if x_start is not None else start, mask, start)
     for k in range(trajectory.steps):
         x0_hat = denoiser(x, sigma_batch(x, values[k]))
         source_mean = None if trajectory.source_means is None else trajectory.source_means[k].to(device, dtype)
-        x = anchored_step(param, x, x0_hat, values[k], values[k + 1], trajectory.eta, recorded(k + 1), source_mean)
-        x = pin_to_recorded(x, mask, recorded(k + 1))
+        recorded_next = recorded(k + 1)  # one host-to-device copy per step
+        x = anchored_step(param, x, x0_hat, values[k], values[k + 1], trajectory.eta, recorded_next, source_mean)
+        x = pin_to_recorded(x, mask, recorded_next)
         if callback is not None:
             callback({"i": k, "x": x, "sigma": values[k], "sigma_next": values[k + 1], "denoised": x0_hat})
     return x
