@@ -6,21 +6,9 @@ guidance runs as one batched forward pass of 2B. Both follow the pack's protocol
 """
 import torch
 
-# SD1.x discrete schedule (scaled_linear betas) in ComfyUI sigma units, float64.
-_BETAS = torch.linspace(0.00085**0.5, 0.012**0.5, 1000, dtype=torch.float64) ** 2
-_ALPHAS_CUMPROD = torch.cumprod(1.0 - _BETAS, dim=0)
-SD_SIGMAS = ((1.0 - _ALPHAS_CUMPROD) / _ALPHAS_CUMPROD).sqrt()
-SD_LOG_SIGMAS = SD_SIGMAS.log()
+from sde_edit.samplers.schedules import sd_discrete_sigmas
 
-
-def sd_schedule(steps: int) -> list[float]:
-    """Descending SD table sigmas (timesteps 999 ... 0, evenly spaced) followed by 0."""
-    idx = torch.linspace(999, 0, steps, dtype=torch.float64).round().long()
-    return SD_SIGMAS[idx].tolist() + [0.0]
-
-
-def flow_schedule(steps: int) -> list[float]:
-    return torch.linspace(1.0, 1.0 / steps, steps, dtype=torch.float64).tolist() + [0.0]
+SD_LOG_SIGMAS = sd_discrete_sigmas().log()  # SD1.x discrete table in ComfyUI sigma units, ascending
 
 
 def sigma_to_timestep(sigma: torch.Tensor) -> torch.Tensor:

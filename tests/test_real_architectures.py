@@ -18,9 +18,9 @@ diffusers = pytest.importorskip("diffusers", reason="core tier needs diffusers (
 FluxTransformer2DModel = diffusers.FluxTransformer2DModel
 UNet2DConditionModel = diffusers.UNet2DConditionModel
 
-from sde_edit.bench.diffusers_denoisers import (FluxDenoiser, UNetDenoiser, flow_schedule, pack, sd_schedule,
-                                                sigma_to_timestep, unpack)
+from sde_edit.bench.diffusers_denoisers import FluxDenoiser, UNetDenoiser, pack, sigma_to_timestep, unpack
 from sde_edit.samplers import EPS, FLOW, cycle_sde_invert, cycle_sde_replay
+from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule as sd_schedule
 
 STEPS = 12
 BATCH = 2
