@@ -30,6 +30,10 @@ class GaussianMixture:
         weights = torch.full((k,), 1.0 / k, dtype=torch.float64) if weights is None else \
             torch.as_tensor(weights, dtype=torch.float64)
         self.log_weights = (weights / weights.sum()).log()
+        # Per-call constants of posterior_mean, computed once: flattened means, their squared norms, s_k^2.
+        self._flat_means = self.means.reshape(k, -1)
+        self._mean_norms = self._flat_means.pow(2).sum(1)
+        self._variances = self.stds**2
 
     @property
     def sample_shape(self) -> torch.Size:
@@ -53,14 +57,14 @@ class GaussianMixture:
             raise ValueError("the analytic denoiser needs sigma > 0")
         b = x.shape[0]
         flat = x.reshape(b, -1).to(torch.float64)
-        mu = self.means.reshape(self.means.shape[0], -1).to(flat.device)
-        s2 = (self.stds**2).to(flat.device)
+        mu = self._flat_means.to(flat.device)
+        s2 = self._variances.to(flat.device)
         sig = sigma.to(flat.device, torch.float64).view(b, 1)
         a = (1 - sig) if param.name == "flow" else torch.ones_like(sig)
         var = a**2 * s2.view(1, -1) + sig**2                                   # [B, K]
         # ||x - a mu_k||^2 by matmul: the data sets can hold hundreds of images.
-        dist2 = (flat.pow(2).sum(1, keepdim=True) - 2 * a * flat @ mu.T
-                 + a**2 * mu.pow(2).sum(1)[None]).clamp_min(0)                 # [B, K]
+        norms = self._mean_norms.to(flat.device)[None]
+        dist2 = (flat.pow(2).sum(1, keepdim=True) - 2 * a * flat @ mu.T + a**2 * norms).clamp_min(0)  # [B, K]
         dim = flat.shape[1]
         logits = self.log_weights.to(flat.device)[None] - 0.5 * dist2 / var - 0.5 * dim * var.log()
         resp = torch.softmax(logits, dim=1)                                   # [B, K]
@@ -78,7 +82,7 @@ class GaussianMixture:
         param = parameterization(param)
         a = param.alpha(sigma)
         flat = x.reshape(x.shape[0], -1).to(torch.float64)
-        mu = self.means.reshape(self.means.shape[0], -1)
+        mu = self._flat_means
         var = a**2 * self.stds**2 + sigma**2
         dist2 = (flat[:, None, :] - a * mu[None]).pow(2).sum(-1)
         dim = flat.shape[1]
