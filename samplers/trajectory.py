@@ -92,14 +92,20 @@ def sigma_batch(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def anchored_step(param: Parameterization, x: torch.Tensor, x0_hat: torch.Tensor, sigma: float,
                   sigma_next: float, eta: float, recorded_next: torch.Tensor | None = None,
-                  recorded_mean: torch.Tensor | None = None) -> torch.Tensor:
+                  recorded_mean: torch.Tensor | None = None, recorded_dtype: torch.dtype | None = None) -> torch.Tensor:
     """One reverse DDIM-eta step; with a recorded step, in deviation form (Eqs. 6 and 8).
 
     ``recorded_next + (mean(x) - recorded_mean)`` equals ``mean(x) + std * w`` for the recorded noise w,
-    and is bit-exactly ``recorded_next`` when ``x`` is the recorded state.
+    and is bit-exactly ``recorded_next`` when ``x`` is the recorded state. ``recorded_dtype``: the
+    precision the recorded mean was stored in; the mean is rounded to it first, so a lower storage
+    precision does not turn the rounding of the stored mean into a deviation that the steps amplify.
     """
     mean, _ = param.ddim_mean(x, x0_hat, sigma, sigma_next, eta)
-    return mean if recorded_mean is None else recorded_next + (mean - recorded_mean)
+    if recorded_mean is None:
+        return mean
+    if recorded_dtype is not None:
+        mean = mean.to(recorded_dtype).to(recorded_mean.dtype)
+    return recorded_next + (mean - recorded_mean)
 
 
 def pin_to_recorded(x: torch.Tensor, mask: torch.Tensor | None, recorded: torch.Tensor) -> torch.Tensor:
@@ -219,7 +225,8 @@ def cycle_sde_replay(denoiser: Denoiser, trajectory: Trajectory, *, x_start: tor
         x0_hat = denoiser(x, sigma_batch(x, values[k]))
         source_mean = None if trajectory.source_means is None else trajectory.source_means[k].to(device, dtype)
         recorded_next = recorded(k + 1)  # one host-to-device copy per step
-        x = anchored_step(param, x, x0_hat, values[k], values[k + 1], trajectory.eta, recorded_next, source_mean)
+        x = anchored_step(param, x, x0_hat, values[k], values[k + 1], trajectory.eta, recorded_next, source_mean,
+                          trajectory.states.dtype)
         x = pin_to_recorded(x, mask, recorded_next)
         if callback is not None:
             callback({"i": k, "x": x, "sigma": values[k], "sigma_next": values[k + 1], "denoised": x0_hat})
