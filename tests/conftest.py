@@ -27,6 +27,14 @@ def _import_pack():
 _import_pack()
 
 
+@pytest.fixture(autouse=True)
+def seeded_torch():
+    """Every test starts from the same global torch seed: torch's default seed differs per process, so
+    unseeded ``torch.randn`` inputs would otherwise change from run to run."""
+    import torch
+    torch.manual_seed(0)
+
+
 def pytest_collection_modifyitems(config, items):
     import os
     if os.environ.get("COMFYUI_ROOT"):
