@@ -22,7 +22,7 @@ import torch
 from .noise_levels import parameterization
 from .trajectory import (Callback, Denoiser, anchored_step, ddim_invert, noise_like, pin_to_recorded,
                          record_forward_chain, sigma_batch)
-from .validation import InputError, check_latent, check_mask, check_sigmas
+from .validation import InputError, check_fraction, check_latent, check_mask, check_sigmas
 
 GuidedDenoiser = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
 Point = tuple[int, int]
@@ -39,6 +39,18 @@ class DragSettings:
     subdrag_step: float = 2.0   # latent cells per sub-drag
     cfg: float = 3.0            # CFG at t0 (1 at the last step)
     eta: float = 1.0            # 1 = SDE-Drag, 0 = ODE-Drag baseline
+
+    def __post_init__(self):
+        for name in ("alpha", "subdrag_step"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise InputError(f"{name}: must be a positive number, got {value!r}")
+        if isinstance(self.radius, bool) or not isinstance(self.radius, int) or self.radius < 1:
+            raise InputError(f"window: must be a whole number of latent cells >= 1, got {self.radius!r}")
+        if not (isinstance(self.cfg, (int, float)) and math.isfinite(self.cfg) and self.cfg >= 0):
+            raise InputError(f"cfg: must be a number >= 0, got {self.cfg!r}")
+        check_fraction(self.beta, "beta", "share of the signal kept at the handle")
+        check_fraction(self.eta, "eta", "1 = SDE-Drag, 0 = ODE-Drag")
 
 
 def parse_drag_points(text: str, width: int, height: int) -> list[tuple[tuple[float, float], tuple[float, float]]]:
@@ -90,17 +102,25 @@ def plan_subdrags(pairs: list[Pair], step: float) -> list[list[Pair]]:
         if abs(longest / m - step) > abs(longest / (m + 1) - step):
             m += 1
 
-    def along(s, t, fraction):
-        return (s[0] + int(fraction * (t[0] - s[0])), s[1] + int(fraction * (t[1] - s[1])))
+    def along(s, t, i):
+        return tuple(a + _truncated_fraction(b - a, i, m) for a, b in zip(s, t))
 
-    return [[(along(s, t, i / m), along(s, t, (i + 1) / m)) for s, t in pairs] for i in range(m)]
+    return [[(along(s, t, i), along(s, t, i + 1)) for s, t in pairs] for i in range(m)]
+
+
+def _truncated_fraction(distance: int, i: int, m: int) -> int:
+    """``trunc(distance * i / m)`` in exact integer arithmetic (float division misplaces some cells)."""
+    magnitude = abs(distance) * i // m
+    return magnitude if distance >= 0 else -magnitude
 
 
 def copy_and_paste(x: torch.Tensor, pairs: list[Pair], radius: int, alpha: float, beta: float,
-                   generator: torch.Generator) -> torch.Tensor:
+                   generator: torch.Generator, noise_std: float = 1.0) -> torch.Tensor:
     """Eq. (12): per pair, in order, paste ``alpha *`` the source window at the target and re-noise the source.
 
-    The window is clipped per side so both copies stay inside the latent; the target is written last.
+    The paper's fresh noise is N(0, I) in VP units, where the state at t0 has unit scale; in ComfyUI units
+    that is ``noise_std = sqrt(a(t0)^2 + sigma(t0)^2)`` (see ``state_scale``). The window is clipped per side
+    so both copies stay inside the latent; the target is written last.
     """
     x = x.clone()
     height, width = x.shape[-2:]
@@ -110,9 +130,14 @@ def copy_and_paste(x: torch.Tensor, pairs: list[Pair], radius: int, alpha: float
         source = (..., slice(sy - up, sy + down), slice(sx - left, sx + right))
         target = (..., slice(ty - up, ty + down), slice(tx - left, tx + right))
         window = x[source].clone()
-        x[source] = beta * window + math.sqrt(1 - beta**2) * noise_like(window, generator)
+        x[source] = beta * window + math.sqrt(1 - beta**2) * noise_std * noise_like(window, generator)
         x[target] = alpha * window
     return x
+
+
+def state_scale(param, sigma: float) -> float:
+    """Scale of a noisy state ``a x0 + sigma eps`` relative to the VP state of the same level."""
+    return math.hypot(param.alpha(sigma), sigma)
 
 
 def cfg_ramp(steps: int, cfg: float) -> list[float]:
@@ -127,11 +152,16 @@ def sde_drag(guided: GuidedDenoiser, x0: torch.Tensor, sigmas, param, pairs: lis
              callback: Callback | None = None) -> torch.Tensor:
     """Drag latent cells ``pairs`` [(source, target), ...] of ``x0`` over the schedule ``sigmas`` (t0 -> 0).
 
+    ``sigmas`` must end at 0: every sub-drag starts from the previous one's clean result.
+    ``seed`` seeds one CPU generator for all sub-drags (forward chains and paste noise, in order).
     SDE-Drag (eta > 0) costs one batched ``guided`` call per step and sub-drag (current and recorded
     states together); ODE-Drag (eta = 0) costs two (DDIM inversion, then DDIM sampling).
     """
     param = parameterization(param)
     values = check_sigmas(sigmas, param)
+    if values[-1] != 0:
+        raise InputError(f"sigmas: SDE-Drag samples every sub-drag back to a clean latent, so the schedule "
+                         f"must end at 0; it ends at {values[-1]:.4g} (do not split off its tail)")
     check_latent(x0, "latent")
     check_mask(mask, x0.shape)
     check_pairs_in_latent(pairs, x0.shape)
@@ -146,15 +176,17 @@ def sde_drag(guided: GuidedDenoiser, x0: torch.Tensor, sigmas, param, pairs: lis
     if mask is not None:
         mask = mask.to(x0)
     plan = plan_subdrags(pairs, settings.subdrag_step)
+    noise_std = state_scale(param, values[0])
+    generator = torch.Generator("cpu").manual_seed(int(seed))
     z = x0
     for i, subdrag in enumerate(plan):
-        generator = torch.Generator("cpu").manual_seed(int(seed) + i)
         if settings.eta > 0:
             states = record_forward_chain(z, values, param, generator=generator)
         else:
             states = ddim_invert(scheduled, z, values, param)
-        x = pin_to_recorded(copy_and_paste(states[0], subdrag, settings.radius, settings.alpha, settings.beta,
-                                           generator), mask, states[0])
+        pasted = copy_and_paste(states[0], subdrag, settings.radius, settings.alpha, settings.beta, generator,
+                                noise_std)
+        x = pin_to_recorded(pasted, mask, states[0])
         for k in range(steps):
             x, x0_hat = _drag_step(scheduled, param, x, states, values, k, settings.eta)
             x = pin_to_recorded(x, mask, states[k + 1])
@@ -183,6 +215,10 @@ def check_pairs_in_latent(pairs: list[Pair], shape) -> None:
     if not pairs:
         raise InputError("drag_points: no pairs; place at least one handle and its target")
     for i, pair in enumerate(pairs, start=1):
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(
+                isinstance(point, (list, tuple)) and len(point) == 2 and
+                all(isinstance(v, int) and not isinstance(v, bool) for v in point) for point in pair)):
+            raise InputError(f"drag_points: pair {i} must be ((x, y), (x, y)) in whole latent cells, got {pair!r}")
         for role, (px, py) in zip(("source", "target"), pair):
             if not (0 <= px < width and 0 <= py < height):
                 raise InputError(f"drag_points: pair {i} {role} cell ({px}, {py}) lies outside the "

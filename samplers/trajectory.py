@@ -38,7 +38,8 @@ class Trajectory:
     ``states[k]`` is the recorded latent at ``sigmas[k]`` (``states[-1]`` is the source latent when the
     schedule ends at 0); ``source_means[k]`` is the mean of reverse step k at ``states[k]`` under the
     source denoiser, or None for the ODE baseline. Tensors live on ``states.device`` (the CPU by
-    default), in the storage dtype.
+    default), in the storage dtype; ``compute_dtype`` is the precision the inversion ran in, which an
+    exact replay must use too.
     """
 
     sigmas: tuple[float, ...]
@@ -47,6 +48,7 @@ class Trajectory:
     parameterization: Parameterization
     eta: float
     seed: int
+    compute_dtype: torch.dtype = torch.float32
 
     @property
     def steps(self) -> int:
@@ -86,8 +88,9 @@ class Trajectory:
 
 
 def sigma_batch(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """The noise level as the [B] tensor the denoiser protocol takes."""
-    return torch.full((x.shape[0],), sigma, dtype=x.dtype, device=x.device)
+    """The noise level as the [B] tensor the denoiser protocol takes (at least float32, as ComfyUI's
+    sigmas: a bf16 latent must not round the level the model sees away from the step's own)."""
+    return torch.full((x.shape[0],), sigma, dtype=torch.promote_types(x.dtype, torch.float32), device=x.device)
 
 
 def anchored_step(param: Parameterization, x: torch.Tensor, x0_hat: torch.Tensor, sigma: float,
@@ -109,8 +112,12 @@ def anchored_step(param: Parameterization, x: torch.Tensor, x0_hat: torch.Tensor
 
 
 def pin_to_recorded(x: torch.Tensor, mask: torch.Tensor | None, recorded: torch.Tensor) -> torch.Tensor:
-    """Keep the region outside ``mask`` (1 = editable) on the recorded trajectory."""
-    return x if mask is None else mask * x + (1 - mask) * recorded
+    """Keep the region outside ``mask`` (1 = editable) on the recorded trajectory.
+
+    ``torch.lerp`` is exact at both ends and where ``x`` equals ``recorded``, so a soft mask edge (ComfyUI
+    resizes masks bilinearly) does not break the bit-exact return of an unedited replay.
+    """
+    return x if mask is None else torch.lerp(recorded, x, mask)
 
 
 def noise_like(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -155,7 +162,7 @@ def cycle_sde_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, eta
     if eta == 0.0:
         states = ddim_invert(denoiser, x0, values, param, callback)
         states = states.to(storage_device, storage_dtype)
-        return Trajectory(tuple(values), states, None, param, 0.0, int(seed))
+        return Trajectory(tuple(values), states, None, param, 0.0, int(seed), x0.dtype)
 
     states = record_forward_chain(x0, values, param, seed).to(storage_device, storage_dtype)
     means = []
@@ -166,7 +173,7 @@ def cycle_sde_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, eta
         means.append(mean.to(storage_device, storage_dtype))
         if callback is not None:
             callback({"i": k, "x": x_k, "sigma": values[k], "sigma_next": values[k + 1], "denoised": x0_hat})
-    return Trajectory(tuple(values), states, torch.stack(means), param, float(eta), int(seed))
+    return Trajectory(tuple(values), states, torch.stack(means), param, float(eta), int(seed), x0.dtype)
 
 
 def ddim_invert(denoiser: Denoiser, x0: torch.Tensor, values: list[float], param: Parameterization,
@@ -196,12 +203,13 @@ def ddim_invert(denoiser: Denoiser, x0: torch.Tensor, values: list[float], param
 
 
 def cycle_sde_replay(denoiser: Denoiser, trajectory: Trajectory, *, x_start: torch.Tensor | None = None,
-                     mask: torch.Tensor | None = None, device=None, dtype=torch.float32,
+                     mask: torch.Tensor | None = None, device=None, dtype=None,
                      callback: Callback | None = None) -> torch.Tensor:
     """Replay a trajectory under ``denoiser`` (Eq. 6 with the recorded noise of Eq. 8).
 
     ``x_start`` replaces the recorded start state (an edit at t0). ``mask`` (1 = editable) pins the rest
-    to the recorded states after every step, so the output equals the source outside it.
+    to the recorded states after every step, so the output equals the source outside it. Runs on
+    ``device`` in ``dtype`` (default: x_start's, else the trajectory's storage device and compute dtype).
     Costs exactly one ``denoiser`` call per step. Returns the state at the last sigma.
     """
     if x_start is not None:
@@ -211,6 +219,7 @@ def cycle_sde_replay(denoiser: Denoiser, trajectory: Trajectory, *, x_start: tor
                              f"{tuple(trajectory.latent_shape)}")
         device, dtype = x_start.device, x_start.dtype
     device = device if device is not None else trajectory.states.device
+    dtype = dtype if dtype is not None else trajectory.compute_dtype
     check_mask(mask, trajectory.latent_shape)
     param, values = trajectory.parameterization, trajectory.sigmas
 

@@ -48,6 +48,17 @@ def test_same_prompt_returns_the_source_exactly(mixture, name, discretisation, c
     assert torch.equal(out, x0)
 
 
+@pytest.mark.parametrize("name, discretisation", [("eps", "ddpm"), ("flow", "ddpm"), ("flow", "rectified")])
+def test_same_prompt_with_a_soft_mask_returns_the_source_exactly(mixture, name, discretisation):
+    param, sigmas = PARAMS[name]
+    denoiser = cfg_denoiser(mixture.subset(torch.tensor([True, False, True, False])).denoiser(param),
+                            mixture.denoiser(param), 3.0)
+    x0 = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(1))
+    soft = torch.rand(2, 1, 8, 8, generator=torch.Generator().manual_seed(2))
+    out = sync_sde(denoiser, denoiser, x0, sigmas, param, discretisation=discretisation, seed=3, mask=soft)
+    assert torch.equal(out, x0)
+
+
 @pytest.mark.parametrize("name", ["eps", "flow"])
 def test_ddpm_sync_sde_is_cycle_sde_with_source_noise(mixture, name):
     """sync-SDE's DDPM discretisation and Cycle-SDE (invert under the source, replay under the target)

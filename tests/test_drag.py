@@ -151,3 +151,90 @@ def test_bad_inputs(world):
         sde_drag(guided, source, sigmas, param, [((1, 1), (4, 3))], mask=torch.ones(1, 1, 16, 16))
     with pytest.raises(InputError, match="no pairs"):
         sde_drag(guided, source, sigmas, param, [])
+
+
+def test_subdrag_waypoints_are_exact_truncations():
+    """Every waypoint is s + trunc(i * d / m) in exact arithmetic (float i / m * d misplaced some cells,
+    e.g. d = -55, m = 33, i = 9 gave -14 instead of -15)."""
+    from fractions import Fraction
+    source, target = (60, 50), (5, 12)
+    plan = plan_subdrags([(source, target)], 2.0)
+    m = len(plan)
+    assert m == 33
+    for i, subdrag in enumerate(plan):
+        expected = tuple(s + int(Fraction(i + 1, m) * (t - s)) for s, t in zip(source, target))
+        assert subdrag[0][1] == expected
+    assert plan[8][0][1] == (60 - 15, 50 - 10)
+    assert plan[-1][0][1] == target
+
+
+@pytest.mark.parametrize("name, t0", [("eps", 2.276), ("flow", 0.6)])
+def test_paste_noise_has_the_scale_of_the_noisy_state(name, t0):
+    """Eq. 12's fresh noise is unit-variance in the paper's VP units; in ComfyUI units the re-noised
+    handle window must have the scale of the noisy state at t0, sqrt(a^2 + sigma^2) for unit data
+    (EPS: 2.49, flow: 0.72 here), not 1."""
+    from sde_edit.samplers.drag import state_scale
+    param = {"eps": EPS, "flow": FLOW}[name]
+    seen = []
+
+    def guided(x, sigma, cfg):
+        seen.append(x[:1].clone())  # the current (pasted) state of the first step
+        return torch.zeros_like(x)
+
+    x0 = torch.randn(1, 4, 64, 64)
+    sde_drag(guided, x0, [t0, 0.0], param, [((12, 32), (52, 32))],
+             settings=DragSettings(beta=0.0, radius=8, subdrag_step=64), seed=1)
+    handle_window = seen[0][..., 24:40, 4:20]
+    expected = state_scale(param, t0)
+    assert expected == pytest.approx({"eps": (1 + t0**2) ** 0.5, "flow": ((1 - t0)**2 + t0**2) ** 0.5}[name])
+    assert float(handle_window.std()) == pytest.approx(expected, rel=0.06)
+    rest = seen[0][..., :, 24:40]  # between the windows: the recorded state, unit data noised to t0
+    assert float(rest.std()) == pytest.approx(expected, rel=0.06)
+
+
+def test_subdrags_share_one_generator():
+    """Seeds near the top of ComfyUI's range work (seed + i overflowed), and seed s does not reuse seed
+    s + 1's noise one sub-drag later."""
+    param, sigmas = FLOW, flow_schedule(3, 0.6)
+    first_states = []
+
+    def guided(x, sigma, cfg):
+        if abs(float(sigma[0]) - sigmas[0]) < 1e-6:
+            first_states.append(x[1:].clone())  # the recorded state at t0 of this sub-drag
+        return torch.zeros_like(x)
+
+    x0 = torch.zeros(1, 4, 32, 32)
+    pairs = [((4, 16), (20, 16))]
+    out = sde_drag(guided, x0, sigmas, param, pairs, seed=2**64 - 1, settings=DragSettings(subdrag_step=4))
+    assert torch.isfinite(out).all() and len(first_states) == 4
+    first_states.clear()
+    sde_drag(guided, x0, sigmas, param, pairs, seed=5, settings=DragSettings(subdrag_step=4))
+    seed5 = list(first_states)
+    first_states.clear()
+    sde_drag(guided, x0, sigmas, param, pairs, seed=6, settings=DragSettings(subdrag_step=4))
+    assert not torch.equal(seed5[1], first_states[0])
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("alpha", 0.0, "alpha: must be a positive number"),
+    ("subdrag_step", 0.0, "subdrag_step: must be a positive number"),
+    ("radius", 0, "window: must be a whole number"),
+    ("radius", 2.5, "window: must be a whole number"),
+    ("beta", 1.5, r"beta: must lie in \[0, 1\]"),
+    ("eta", 2.0, r"eta: must lie in \[0, 1\]"),
+    ("cfg", float("nan"), "cfg: must be a number >= 0"),
+])
+def test_bad_settings(field, value, message):
+    with pytest.raises(InputError, match=message):
+        DragSettings(**{field: value})
+
+
+def test_schedule_must_end_at_zero(world):
+    """Each sub-drag restarts from the previous result as a clean latent: a tail split off the schedule
+    would compound the leftover noise from sub-drag to sub-drag."""
+    param = FLOW
+    guided = class_guided(world, world.scenes[0], param)
+    with pytest.raises(InputError, match="sigmas: .* must end at 0; it ends at 0.1"):
+        sde_drag(guided, world.images[:1].float(), [0.6, 0.3, 0.1], param, [((1, 1), (4, 3))])
+    with pytest.raises(InputError, match=r"pair 1 must be \(\(x, y\), \(x, y\)\) in whole latent cells"):
+        sde_drag(guided, world.images[:1].float(), [0.6, 0.3, 0.0], param, [((1.5, 1), (4, 3))])

@@ -162,6 +162,36 @@ def test_mask_pins_the_unedited_region_exactly(mixture):
     assert (out[~outside] - x0[~outside]).abs().max() > 1e-2
 
 
+def test_soft_mask_keeps_an_unedited_replay_exact(mixture):
+    """ComfyUI resizes a noise_mask bilinearly, so its edges are fractional: pinning must still return
+    the recorded state bit for bit where the replay equals it (mask * x + (1 - mask) * rec did not)."""
+    param, sigmas = PARAMS["flow"]
+    x0 = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(3))
+    denoiser = guided(mixture, param, 7.5)
+    trajectory = cycle_sde_invert(denoiser, x0, sigmas, param, seed=2)
+    soft = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(cycle_sde_replay(denoiser, trajectory, mask=soft), x0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_replay_runs_in_the_precision_of_the_inversion(mixture, dtype):
+    """A trajectory inverted in half precision replays in it by default, so it stays exact."""
+    param, sigmas = PARAMS["eps"]
+    denoiser = guided(mixture, param, 1.0)
+    x0 = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0)).to(dtype)
+    trajectory = cycle_sde_invert(denoiser, x0, sigmas, param, seed=0)
+    assert trajectory.compute_dtype == dtype
+    out = cycle_sde_replay(denoiser, trajectory)
+    assert out.dtype == dtype and torch.equal(out, x0)
+
+
+def test_noise_levels_reach_the_model_in_at_least_float32():
+    from sde_edit.samplers.trajectory import sigma_batch
+    level = sigma_batch(torch.zeros(3, 4, 2, 2, dtype=torch.bfloat16), 0.9507)
+    assert level.dtype == torch.float32 and float(level[0]) == pytest.approx(0.9507, abs=1e-7)
+    assert sigma_batch(torch.zeros(1, 1, dtype=torch.float64), 0.1).dtype == torch.float64
+
+
 def test_fixed_seed_is_deterministic_and_seeds_differ(mixture):
     param, sigmas = PARAMS["eps"]
     denoiser = guided(mixture, param, 2.0)
