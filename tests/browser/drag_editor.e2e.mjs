@@ -15,7 +15,8 @@
 //   2. clicks on the canvas make pairs whose image-pixel coordinates in `drag_points` equal the pixels computed
 //      independently here from the click positions and the contain/letterbox mapping -- one pair before and one
 //      after resizing the node and zooming the graph; the dots are drawn in the right colours at those spots;
-//   3. a pending handle is not serialized; right-click deletes a pair; dragging a target moves it;
+//   3. a pending handle is not serialized; right-click deletes a pair; dragging a target moves it; Ctrl+Z /
+//      Ctrl+Y undo and redo an editor edit;
 //   4. typing into the drag_points textarea updates the editor; invalid JSON shows an error and blocks edits;
 //   5. save (graph.serialize + JSON) and reload (loadGraphData) keep the pairs, in the widget and in the editor;
 //      graphToPrompt sends drag_points and not the editor widget;
@@ -404,6 +405,16 @@ async function main() {
     await page.mouse.up();
     await sleep(100);
     equal("drag moves a target", await textPairs(page), [want[1], { source: extra.pixel, target: moved.pixel }]);
+    // undo / redo: every editor edit is a step of the workflow's history (Ctrl+Z on the graph, not in a text box)
+    await page.evaluate(() => document.activeElement?.blur?.());
+    await page.keyboard.press("Control+z");
+    await sleep(600);
+    equal("Ctrl+Z undoes the move", await textPairs(page), [want[1], { source: extra.pixel, target: extraTarget.pixel }]);
+    await page.keyboard.press("Control+y");
+    await sleep(600);
+    equal("Ctrl+Y redoes it", await textPairs(page), [want[1], { source: extra.pixel, target: moved.pixel }]);
+    state = await editorState(page);
+    equal("after undo/redo the editor shows the widget's pairs", state.pairs, [want[1], { source: extra.pixel, target: moved.pixel }]);
     // Clear, then the two wanted pairs again through the text (hand edit)
     await page.locator(".sde-drag-clear").first().click();
     await sleep(100);

@@ -75,11 +75,6 @@ export function imageToCanvas(layout, point) {
   return [layout.offsetX + (point[0] + 0.5) * layout.scale, layout.offsetY + (point[1] + 0.5) * layout.scale];
 }
 
-/** A point rounded to integer pixels and clamped into an imageWidth x imageHeight image. */
-export function clampPoint(point, imageWidth, imageHeight) {
-  return [clamp(Math.round(point[0]), 0, imageWidth - 1), clamp(Math.round(point[1]), 0, imageHeight - 1)];
-}
-
 function clamp(value, low, high) {
   return Math.min(Math.max(value, low), high);
 }
@@ -247,12 +242,12 @@ export function stateFromText(text) {
 }
 
 /**
- * The `drag_points` text of a state: complete pairs only, coordinates rounded to integers (and clamped into
- * the image when `imageSize` = [width, height] is given), one pair per line.
+ * The `drag_points` text of a state: complete pairs only, coordinates rounded to integers, one pair per line.
+ * Points are not clamped: the editor only places points inside the image, and a hand-written point outside
+ * it stays as written, for the server to report, instead of moving when another pair is edited.
  */
-export function serializeDragPoints(state, imageSize = null) {
-  const fix = (point) => imageSize ? clampPoint(point, imageSize[0], imageSize[1])
-    : [Math.round(point[0]), Math.round(point[1])];
+export function serializeDragPoints(state) {
+  const fix = (point) => [Math.round(point[0]), Math.round(point[1])];
   const lines = state.pairs.filter((pair) => pair.target).map((pair) =>
     `{"source": ${JSON.stringify(fix(pair.source)).replace(",", ", ")}, ` +
     `"target": ${JSON.stringify(fix(pair.target)).replace(",", ", ")}}`);

@@ -177,14 +177,18 @@ class DragPointEditor {
     this.draw();
   }
 
-  /** Writes the editor's pairs into the drag_points widget (its callback fires as for a typed edit). */
+  /**
+   * Writes the editor's pairs into the drag_points widget (its callback fires as for a typed edit) and
+   * records the change in the workflow's undo history: the canvas takes the pointer events, so the
+   * frontend's own mouseup check never sees the edit.
+   */
   commit() {
     const widget = this.textWidget();
-    const size = this.image ? [this.image.naturalWidth, this.image.naturalHeight] : null;
-    const text = serializeDragPoints(this.state, size);
+    const text = serializeDragPoints(this.state);
     this.lastText = text;
     if (widget && widget.value !== text) widget.value = text;
     this.node.setDirtyCanvas?.(true, true);
+    app.extensionManager?.workflow?.activeWorkflow?.changeTracker?.checkState?.();
     this.draw();
   }
 
