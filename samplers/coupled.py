@@ -44,8 +44,9 @@ def sync_sde(source: Denoiser, target: Denoiser, x0: torch.Tensor, sigmas, param
             raise InputError("discretisation: 'rectified' is the rectified-flow SDE and needs a flow (CONST) "
                              "model such as Flux or SD3; use 'ddpm' for EPS/V models")
         if values[0] >= 1.0:
-            raise InputError("start: the rectified SDE's drift x / (1 - sigma) diverges at sigma = 1; start "
-                             "one step later (the official default starts at step 4 of 28)")
+            raise InputError("sigmas: the rectified SDE's drift x / (1 - sigma) diverges at sigma = 1; start "
+                             "below 1 (sync-SDE Edit: start_step >= 1; composable: SplitSigmas, as the "
+                             "official default that starts at step 4 of 28), or use 'ddpm'")
     if mask is not None:
         mask = mask.to(x0)
     states = record_forward_chain(x0, values, param, seed=seed)

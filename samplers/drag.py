@@ -55,6 +55,9 @@ class DragSettings:
 
 def parse_drag_points(text: str, width: int, height: int) -> list[tuple[tuple[float, float], tuple[float, float]]]:
     """Parse ``{"pairs": [{"source": [x, y], "target": [x, y]}, ...]}`` (image pixels) and check bounds."""
+    if isinstance(text, str) and not text.strip():
+        raise InputError('drag_points: empty; expected {"pairs": [{"source": [x, y], "target": [x, y]}, ...]} '
+                         'in image pixels (the point editor writes it)')
     try:
         data = json.loads(text)
     except (TypeError, json.JSONDecodeError) as error:
@@ -68,11 +71,18 @@ def parse_drag_points(text: str, width: int, height: int) -> list[tuple[tuple[fl
         raise InputError("drag_points: no pairs; place at least one handle and its target")
     parsed = []
     for i, pair in enumerate(pairs, start=1):
+        if not isinstance(pair, dict):
+            raise InputError(f'drag_points: pair {i} is not an object {{"source": [x, y], "target": [x, y]}}, '
+                             f'got {pair!r}')
         points = []
         for role in ("source", "target"):
-            point = pair.get(role) if isinstance(pair, dict) else None
+            if role not in pair:
+                raise InputError(f'drag_points: pair {i} has no "{role}" key (it has {sorted(pair)}); expected '
+                                 f'{{"source": [x, y], "target": [x, y]}}')
+            point = pair[role]
             if not (isinstance(point, (list, tuple)) and len(point) == 2 and
-                    all(isinstance(v, (int, float)) and math.isfinite(v) for v in point)):
+                    all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                        for v in point)):
                 raise InputError(f"drag_points: pair {i} needs a {role} [x, y] of two numbers, got {point!r}")
             x, y = float(point[0]), float(point[1])
             if not (0 <= x < width and 0 <= y < height):

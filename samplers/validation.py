@@ -17,16 +17,24 @@ def check_sigmas(sigmas, param: Parameterization, name: str = "sigmas") -> list[
         raise InputError(f"{name}: need a 1-D schedule with at least 2 noise levels (1 step), "
                          f"got shape {tuple(values.shape)}")
     if not torch.isfinite(values).all():
-        raise InputError(f"{name}: every noise level must be finite, got {values.tolist()}")
+        raise InputError(f"{name}: every noise level must be finite, got {_brief(values)}")
     if (values[1:] >= values[:-1]).any():
         raise InputError(f"{name}: noise levels must be strictly decreasing (high noise first, as "
-                         f"BasicScheduler gives them); got {values.tolist()}. Do not flip the sigmas.")
+                         f"BasicScheduler gives them); got {_brief(values)}. Do not flip the sigmas.")
     if values[-1] < 0:
-        raise InputError(f"{name}: noise levels must be >= 0, got {values.tolist()}")
+        raise InputError(f"{name}: noise levels must be >= 0, got {_brief(values)}")
     if values[0] > param.max_sigma():
         raise InputError(f"{name}: a {param.name} model needs noise levels <= {param.max_sigma()}, "
                          f"got {values[0].item()}")
     return values.tolist()
+
+
+def _brief(values: torch.Tensor, ends: int = 3) -> str:
+    """A schedule for an error message: every level when short, else its ends and the count."""
+    text = [f"{v:.4g}" for v in values.tolist()]
+    if len(text) > 2 * ends + 1:
+        text = [*text[:ends], "...", *text[-ends:]]
+    return f"[{', '.join(text)}] ({values.numel()} levels)"
 
 
 def check_latent(x: torch.Tensor, name: str = "latent") -> None:
@@ -38,7 +46,8 @@ def check_latent(x: torch.Tensor, name: str = "latent") -> None:
 
 
 def check_mask(mask: torch.Tensor | None, latent_shape: torch.Size, name: str = "mask") -> None:
-    """A mask must broadcast over the latent: [B or 1, C or 1, *spatial dims of the latent]."""
+    """A mask must broadcast over the latent ([B or 1, C or 1, *spatial dims of the latent]), lie in [0, 1]
+    and leave something editable."""
     if mask is None:
         return
     if mask.ndim != len(latent_shape) or mask.shape[2:] != latent_shape[2:] or \
@@ -47,6 +56,10 @@ def check_mask(mask: torch.Tensor | None, latent_shape: torch.Size, name: str = 
                          f"{tuple(latent_shape)}; allowed: [B or 1, C or 1, {', '.join(map(str, latent_shape[2:]))}]")
     if not torch.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
         raise InputError(f"{name}: values must lie in [0, 1] (1 = editable)")
+    if mask.max() == 0:
+        raise InputError(f"{name}: nothing is editable (0 everywhere; 1 = editable), so the result would be the "
+                         f"source. An unpainted LoadImage mask is all 0: paint the area in its MaskEditor, or "
+                         f"leave the mask out to edit the whole image")
 
 
 def check_fraction(value: float, name: str, meaning: str) -> None:

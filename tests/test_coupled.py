@@ -139,7 +139,7 @@ def test_errors_are_named(mixture):
     denoiser = mixture.denoiser(EPS)
     with pytest.raises(InputError, match="'rectified' is the rectified-flow SDE and needs a flow"):
         sync_sde(denoiser, denoiser, x0, PARAMS["eps"][1], EPS, discretisation="rectified")
-    with pytest.raises(InputError, match="start: the rectified SDE's drift"):
+    with pytest.raises(InputError, match="sigmas: the rectified SDE's drift .* start_step >= 1"):
         sync_sde(denoiser, denoiser, x0, flow_schedule(10), FLOW, discretisation="rectified")
     with pytest.raises(InputError, match="discretisation: 'euler' is not one of"):
         sync_sde(denoiser, denoiser, x0, PARAMS["eps"][1], EPS, discretisation="euler")
@@ -147,3 +147,7 @@ def test_errors_are_named(mixture):
         sde_inpaint(denoiser, x0, PARAMS["eps"][1], EPS, None)
     with pytest.raises(InputError, match="mask: shape"):
         sde_inpaint(denoiser, x0, PARAMS["eps"][1], EPS, torch.ones(1, 1, 4, 8))
+    with pytest.raises(InputError, match="mask: nothing is editable .* An unpainted LoadImage mask is all 0"):
+        sde_inpaint(denoiser, x0, PARAMS["eps"][1], EPS, torch.zeros(1, 1, 8, 8))
+    with pytest.raises(InputError, match="mask: nothing is editable"):
+        sync_sde(denoiser, denoiser, x0, PARAMS["eps"][1], EPS, mask=torch.zeros(1, 1, 8, 8))

@@ -245,6 +245,15 @@ def test_bad_schedules_are_named(mixture, sigmas, message):
         cycle_sde_invert(mixture.denoiser(FLOW), torch.randn(1, 4, 8, 8), sigmas, FLOW)
 
 
+def test_a_long_bad_schedule_is_shown_briefly(mixture):
+    flipped = sd_uniform_schedule(120)[::-1]
+    with pytest.raises(InputError) as error:
+        cycle_sde_invert(mixture.denoiser(EPS), torch.randn(1, 4, 8, 8), flipped, EPS)
+    message = str(error.value)
+    assert "strictly decreasing" in message and "(121 levels)" in message and "..." in message
+    assert len(message) < 300
+
+
 def test_bad_latents_and_trajectories_are_named(mixture):
     param, sigmas = PARAMS["eps"]
     denoiser = mixture.denoiser(param)
