@@ -24,14 +24,18 @@ class SDEDragSampler(comfy.samplers.Sampler):
     The latent's ``noise_mask`` (1 = editable) is the drag mask; the incoming noise is ignored.
     """
 
-    def __init__(self, drag_points: str, settings: DragSettings, seed: int, downscale: int = VAE_DOWNSCALE):
+    def __init__(self, drag_points: str, settings: DragSettings, seed: int, downscale: int = VAE_DOWNSCALE,
+                 image_size: tuple[int, int] | None = None):
         self.drag_points, self.settings, self.seed, self.downscale = drag_points, settings, seed, downscale
+        self.image_size = image_size  # (width, height) of the image the points were placed on
 
     def sample(self, model_wrap, sigmas, extra_args, callback, noise, latent_image=None, denoise_mask=None,
                disable_pbar=False):
         height, width = latent_image.shape[-2:]
-        pairs = pixels_to_cells(parse_drag_points(self.drag_points, width * self.downscale,
-                                                  height * self.downscale), self.downscale)
+        image_width, image_height = self.image_size or (width * self.downscale, height * self.downscale)
+        crop = vae_crop(image_width, width, self.downscale), vae_crop(image_height, height, self.downscale)
+        pairs = pixels_to_cells(parse_drag_points(self.drag_points, image_width, image_height), self.downscale,
+                                crop)
         param = adapter.parameterization_of(model_wrap.inner_model.model_sampling)
         settings = replace(self.settings, cfg=float(getattr(model_wrap, "cfg", 1.0)))
         denoise = adapter.guider_denoiser(model_wrap, extra_args)
@@ -133,17 +137,33 @@ class SDEDragSamplerNode(io.ComfyNode):
                                             seed))
 
 
+def vae_crop(pixels: int, cells: int, downscale: int) -> int:
+    """Pixels VAE Encode cuts off the start of an image side (it centre-crops to a multiple of the downscale)."""
+    return (pixels - cells * downscale) // 2
+
+
+def fits_latent(pixels: int, cells: int, downscale: int) -> bool:
+    """Whether an image side encodes to ``cells`` latent cells (VAE Encode drops the remainder)."""
+    return cells * downscale <= pixels < (cells + 1) * downscale
+
+
 def latent_mask(mask: torch.Tensor, latent: torch.Tensor, downscale: int) -> torch.Tensor:
-    """A MASK at image or latent resolution as a [B or 1, H, W] noise mask (white = editable)."""
+    """A MASK at image or latent resolution as a [B or 1, H, W] noise mask (white = editable); an image-size
+    mask is centre-cropped as VAE Encode crops the image, then area-resized."""
     mask = mask if mask.ndim == 3 else mask[None]
     height, width = latent.shape[-2:]
-    allowed = [(height, width), (height * downscale, width * downscale)]
-    if tuple(mask.shape[-2:]) not in allowed:
-        raise InputError(f"mask: size {mask.shape[-1]}x{mask.shape[-2]} matches neither the image "
-                         f"({width * downscale}x{height * downscale}) nor the latent ({width}x{height})")
+    mask_height, mask_width = mask.shape[-2:]
+    at_latent = (mask_height, mask_width) == (height, width)
+    if not at_latent and not (fits_latent(mask_height, height, downscale) and
+                              fits_latent(mask_width, width, downscale)):
+        raise InputError(f"mask: size {mask_width}x{mask_height} matches neither the image "
+                         f"({width * downscale}x{height * downscale}, up to {downscale - 1} pixels more per side) "
+                         f"nor the latent ({width}x{height}); use the mask of the image that was encoded")
     if mask.shape[0] not in (1, latent.shape[0]):
         raise InputError(f"mask: batch {mask.shape[0]} does not match the latent batch {latent.shape[0]}")
-    if tuple(mask.shape[-2:]) != (height, width):
+    if not at_latent:
+        top, left = vae_crop(mask_height, height, downscale), vae_crop(mask_width, width, downscale)
+        mask = mask[:, top:top + height * downscale, left:left + width * downscale]
         mask = torch.nn.functional.interpolate(mask[:, None].float(), size=(height, width), mode="area")[:, 0]
     mask = (mask > 0.5).float()
     if not mask.any():
@@ -194,14 +214,16 @@ class SDEDrag(io.ComfyNode):
     def execute(cls, model, positive, latent, drag_points, preset, steps, t0, cfg, scheduler, alpha, beta,
                 window, subdrag_step, seed, eta, negative=None, mask=None, image=None) -> io.NodeOutput:
         samples = adapter.model_latent(model, latent)
-        downscale = VAE_DOWNSCALE
+        downscale, image_size = VAE_DOWNSCALE, None
         if image is not None:
-            downscale = image.shape[1] // samples.shape[-2]
-            if image.shape[1] != samples.shape[-2] * downscale or image.shape[2] != samples.shape[-1] * downscale:
-                raise InputError(f"image: size {image.shape[2]}x{image.shape[1]} is not the latent's "
-                                 f"{samples.shape[-1]}x{samples.shape[-2]} times the VAE downscale")
+            height, width = samples.shape[-2:]
+            downscale = max(image.shape[1] // height, 1)
+            if not (fits_latent(image.shape[1], height, downscale) and fits_latent(image.shape[2], width, downscale)):
+                raise InputError(f"image: size {image.shape[2]}x{image.shape[1]} does not encode to the latent's "
+                                 f"{width}x{height} cells; connect the image that VAE Encode received")
+            image_size = (image.shape[2], image.shape[1])
         sampler = SDEDragSampler(drag_points, settings_from(alpha, beta, window, subdrag_step, eta), seed,
-                                 downscale)
+                                 downscale, image_size)
         sigmas = adapter.schedule(model, scheduler, PRESETS.get(preset, steps), t0)
         guider = comfy.samplers.CFGGuider(model)
         guider.set_conds(positive, negative if negative is not None else adapter.zeroed_conditioning(positive))

@@ -93,10 +93,11 @@ def parse_drag_points(text: str, width: int, height: int) -> list[tuple[tuple[fl
     return parsed
 
 
-def pixels_to_cells(pairs, downscale: int) -> list[Pair]:
-    """Image pixels to latent cells by integer division (8 for SD and Flux VAEs)."""
+def pixels_to_cells(pairs, downscale: int, crop: tuple[int, int] = (0, 0)) -> list[Pair]:
+    """Image pixels to latent cells by integer division (8 for SD and Flux VAEs), after removing the
+    ``crop`` = (left, top) pixels that VAE Encode cuts off an image whose size is not a multiple of it."""
     def cell(point):
-        return int(point[0] // downscale), int(point[1] // downscale)
+        return int((point[0] - crop[0]) // downscale), int((point[1] - crop[1]) // downscale)
     return [(cell(s), cell(t)) for s, t in pairs]
 
 

@@ -78,12 +78,33 @@ def test_bad_points_are_explained(sd_model, points, message):
 
 def test_bad_mask_and_image_sizes_are_explained(sd_model):
     latent = {"samples": torch.randn(1, 4, 8, 8)}
-    with pytest.raises(InputError, match=r"mask: size 32x64 matches neither the image \(64x64\) nor the latent"):
+    with pytest.raises(InputError, match=r"mask: size 32x64 matches neither the image \(64x64, up to 7 pixels more per side\) nor the latent"):
         drag(sd_model, latent, mask=torch.ones(1, 64, 32))
     with pytest.raises(InputError, match="mask: nothing is editable"):
         drag(sd_model, latent, mask=torch.zeros(1, 64, 64))
-    with pytest.raises(InputError, match="image: size 60x64 is not the latent's 8x8 times"):
+    with pytest.raises(InputError, match="image: size 60x64 does not encode to the latent's 8x8 cells"):
         drag(sd_model, latent, image=torch.rand(1, 64, 60, 3))
+
+
+def test_images_off_the_multiple_of_8_are_cropped_as_vae_encode_does(sd_model):
+    """A 67x71 image encodes to 8x8 cells: VAE Encode centre-crops it, dropping 1 pixel left and 3 on top.
+    The image, its mask and the points placed on it must all be read through that crop."""
+    latent = {"samples": torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(1))}
+    image = torch.rand(1, 71, 67, 3)
+    mask = torch.zeros(1, 71, 67)
+    mask[:, 3 + 8 * 2:3 + 8 * 6, 1 + 8 * 1:1 + 8 * 7] = 1.0  # cell rows 2-5, cell columns 1-6
+    cells = sde_drag.latent_mask(mask, latent["samples"], 8)
+    expected = torch.zeros(1, 8, 8)
+    expected[:, 2:6, 1:7] = 1.0
+    assert torch.equal(cells, expected)
+    points = json.dumps({"pairs": [{"source": [1 + 8 * 2, 3 + 8 * 3], "target": [1 + 8 * 5 + 7, 3 + 8 * 4]}]})
+    out = drag(sd_model, latent, points=points, image=image, mask=mask)["samples"]
+    outside = (expected == 0).expand(1, 4, 8, 8)
+    assert float((out[outside] - latent["samples"][outside]).abs().max()) <= 1e-5 * float(latent["samples"].abs().max())
+    # x = 65 lies in the image but in the pixel column VAE Encode dropped on the right: cell 8 of 0-7
+    beyond = json.dumps({"pairs": [{"source": [20, 20], "target": [65, 20]}]})
+    with pytest.raises(InputError, match=r"pair 1 target cell \(8, 2\) lies outside the 8x8 latent"):
+        drag(sd_model, latent, points=beyond, image=image)
 
 
 def test_preview_of_the_source_image_for_the_editor(sd_model):

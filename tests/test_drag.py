@@ -39,6 +39,8 @@ def test_parse_drag_points_and_latent_cells():
     pairs = parse_drag_points('{"pairs": [{"source": [120, 200], "target": [180.5, 7]}]}', 512, 256)
     assert pairs == [((120.0, 200.0), (180.5, 7.0))]
     assert pixels_to_cells(pairs, 8) == [((15, 25), (22, 0))]
+    # an image VAE Encode centre-cropped by (left, top) = (1, 3) pixels
+    assert pixels_to_cells([((17, 27), (16, 26))], 8, crop=(1, 3)) == [((2, 3), (1, 2))]
 
 
 @pytest.mark.parametrize("text, message", [
