@@ -33,15 +33,16 @@ def guider_denoiser(model_wrap, extra_args: dict):
     return denoise
 
 
-def step_callback(callback, total_steps: int):
+def step_callback(callback, total_steps: int, offset: int = 0):
     """Turn core step reports into ComfyUI's ``callback(step, x0, x, total)`` and honour interrupts.
 
-    A report may carry its own ``total`` (SDE-Drag knows its sub-drag count only once it runs).
+    A report may carry its own ``total`` (SDE-Drag knows its sub-drag count only once it runs); ``offset``:
+    the step index of the first step run (a core loop that starts later in its schedule).
     """
     def report(info):
         comfy.model_management.throw_exception_if_processing_interrupted()
         if callback is not None:
-            callback(info["i"], info["denoised"], info["x"], info.get("total", total_steps))
+            callback(info["i"] - offset, info["denoised"], info["x"], info.get("total", total_steps))
 
     return report
 

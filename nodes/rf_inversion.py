@@ -33,21 +33,31 @@ class RFInversionForwardSampler(comfy.samplers.Sampler):
 
 
 class RFInversionReverseSampler(comfy.samplers.Sampler):
-    """Controlled reverse ODE (Eq. 15) or rectified stochastic sampler (Theorem 3.5) toward the source."""
+    """Controlled reverse ODE (Eq. 15) or rectified stochastic sampler (Theorem 3.5) toward the source.
+
+    The latent's ``noise_mask`` (1 = editable) keeps the rest on the straight path from the inverted start
+    to the source, so it ends on the source. ``skipped_sigmas``: the head of a longer schedule that the
+    given sigmas continue (the paper's starting time s); the eta window then counts that schedule's steps.
+    """
 
     def __init__(self, source: torch.Tensor, eta: float, eta_start: int, eta_stop: int, eta_trend: str,
-                 stochastic: bool, seed: int):
-        self.source, self.seed, self.stochastic = source, seed, stochastic
+                 stochastic: bool, seed: int, skipped_sigmas: torch.Tensor | None = None):
+        self.source, self.seed, self.stochastic, self.skipped_sigmas = source, seed, stochastic, skipped_sigmas
         self.eta = dict(eta=eta, eta_start=eta_start, eta_stop=eta_stop, eta_trend=eta_trend)
 
     def sample(self, model_wrap, sigmas, extra_args, callback, noise, latent_image=None, denoise_mask=None,
                disable_pbar=False):
         source = model_wrap.inner_model.process_latent_in(self.source.to(latent_image))
         steps = len(sigmas) - 1
-        eta = {**self.eta, "eta_stop": min(self.eta["eta_stop"], steps)}
-        x = rf_edit(adapter.guider_denoiser(model_wrap, extra_args), latent_image, source, sigmas,
+        schedule, start_step, eta = sigmas, 0, {**self.eta, "eta_stop": min(self.eta["eta_stop"], steps)}
+        if self.skipped_sigmas is not None and len(self.skipped_sigmas):
+            start_step = len(self.skipped_sigmas)
+            schedule = torch.cat([self.skipped_sigmas.to(sigmas), sigmas])
+            eta = self.eta
+        x = rf_edit(adapter.guider_denoiser(model_wrap, extra_args), latent_image, source, schedule,
                     adapter.parameterization_of(model_wrap.inner_model.model_sampling), **eta,
-                    stochastic=self.stochastic, seed=self.seed, callback=adapter.step_callback(callback, steps))
+                    start_step=start_step, stochastic=self.stochastic, seed=self.seed, mask=denoise_mask,
+                    callback=adapter.step_callback(callback, steps, offset=start_step))
         return model_wrap.inner_model.model_sampling.inverse_noise_scaling(sigmas[-1], x)
 
 
@@ -180,13 +190,10 @@ class RFInversionEdit(io.ComfyNode):
         progress = adapter.progress_callback(model, total)
         inverted = adapter.run_sampler(forward, RFInversionForwardSampler(gamma, seed), sigmas[start_step:], samples,
                                        seed=seed, callback=lambda i, x0, x, _: progress(i, x0, x, total))
-        window = (max(eta_start - start_step, 0), max(eta_stop - start_step, 0))  # steps of sigmas[start_step:]
-        if eta > 0 and window[1] <= window[0]:
-            raise InputError(f"eta_stop: the eta window [{eta_start}, {eta_stop}) ends before start_step "
-                             f"{start_step}, where the reverse begins; end it later or set eta to 0")
-        reverse_sampler = RFInversionReverseSampler(samples, eta, *window, eta_trend, stochastic, seed)
+        reverse_sampler = RFInversionReverseSampler(samples, eta, eta_start, eta_stop, eta_trend, stochastic, seed,
+                                                    skipped_sigmas=sigmas[:start_step])
         edited = adapter.run_sampler(reverse, reverse_sampler, sigmas[start_step:], inverted, seed=seed,
-                                     callback=lambda i, x0, x, _: progress(steps - start_step + i, x0, x, total))
+                                     denoise_mask=latent.get("noise_mask"), callback=lambda i, x0, x, _: progress(steps - start_step + i, x0, x, total))
         return io.NodeOutput(adapter.latent_with(latent, edited),
                              adapter.latent_with(latent, inverted, keep_mask=False))
 

@@ -36,8 +36,8 @@ import math
 import torch
 
 from .noise_levels import Parameterization, parameterization
-from .trajectory import Callback, Denoiser, noise_like, sigma_batch
-from .validation import InputError, check_fraction, check_latent, check_sigmas, check_step
+from .trajectory import Callback, Denoiser, noise_like, pin_to_recorded, sigma_batch
+from .validation import InputError, check_fraction, check_latent, check_mask, check_sigmas, check_step
 
 ETA_TRENDS = ("constant", "linear_increase", "linear_decrease")
 
@@ -136,7 +136,7 @@ def controlled_forward_step(denoiser: Denoiser, param: Parameterization, y: torc
 def rf_edit(denoiser: Denoiser, x: torch.Tensor, source: torch.Tensor, sigmas, param, *, eta: float = 0.9,
             eta_start: int = 0, eta_stop: int | None = None, eta_trend: str = "constant",
             eta_decay_power: float = 0.0, start_step: int = 0, stochastic: bool = False, seed: int = 0,
-            callback: Callback | None = None) -> torch.Tensor:
+            mask: torch.Tensor | None = None, callback: Callback | None = None) -> torch.Tensor:
     """Controlled reverse ODE (Eq. 15, Algorithm 2) or SDE (Theorem 3.5, Eq. 17) from ``x`` toward ``source``.
 
     ``x`` is the inverted latent at ``sigmas[start_step]`` (``rf_invert`` with the same ``start_step``),
@@ -149,6 +149,10 @@ def rf_edit(denoiser: Denoiser, x: torch.Tensor, source: torch.Tensor, sigmas, p
     Euler-Maruyama steps of Eq. (17) in flow time (``rectified_sde_step``), except the step from sigma 1,
     where the drift diverges (as in the official code), and the step into sigma 0, which would leave
     its noise in the output: those two are the ODE's Euler steps.
+
+    ``mask`` (1 = editable): the rest is pinned after every step to the straight path from ``x`` to y0,
+    ``a(sigma) y0 + sigma n`` with n the noise of ``x`` relative to y0 (as ComfyUI re-noises the known
+    region when inpainting), which ends exactly on the source.
 
     One denoiser call per step from ``start_step`` on. Returns the state at the last sigma.
     """
@@ -164,8 +168,12 @@ def rf_edit(denoiser: Denoiser, x: torch.Tensor, source: torch.Tensor, sigmas, p
     if eta > 0 and not any(etas[start_step:]):
         raise InputError(f"eta_stop: the eta window [{eta_start}, {steps if eta_stop is None else eta_stop}) "
                          f"has no step with eta > 0 at or after start_step {start_step}, where the reverse begins")
+    check_mask(mask, x.shape)
     generator = torch.Generator("cpu").manual_seed(int(seed))
     source = source.to(x)
+    if mask is not None:
+        mask = mask.to(x)
+        start_noise = param.eps_from_x0(x, source, values[start_step])
     for k in range(start_step, steps):
         sigma, sigma_next = values[k], values[k + 1]
         x0_hat = denoiser(x, sigma_batch(x, sigma))
@@ -174,6 +182,8 @@ def rf_edit(denoiser: Denoiser, x: torch.Tensor, source: torch.Tensor, sigmas, p
             x = rectified_sde_step(param, x, x0_hat, source, sigma, sigma_next, etas[k], noise)
         else:
             x = controlled_reverse_step(param, x, x0_hat, source, sigma, sigma_next, etas[k])
+        if mask is not None:
+            x = pin_to_recorded(x, mask, param.add_noise(source, start_noise, sigma_next))
         if callback is not None:
             callback({"i": k, "x": x, "denoised": x0_hat, "sigma": sigma, "sigma_next": sigma_next, "eta": etas[k]})
     return x

@@ -82,7 +82,57 @@ def test_errors(sd_model):
     args = dict(model=sd_model, target=harness.sd2_conditioning(1), latent={"samples": torch.randn(1, 4, 8, 8)},
                 preset="custom", steps=8, gamma=0.5, eta=0.9, eta_trend="constant", stochastic=False, cfg=1.0,
                 scheduler="simple", seed=0)
-    with pytest.raises(InputError, match=r"eta_stop: the eta window \[0, 3\) ends before start_step 4"):
+    with pytest.raises(InputError, match=r"eta_stop: the eta window \[0, 3\) has no step with eta > 0 at or after "
+                                         r"start_step 4"):
         harness.call_node(rf_inversion.RFInversionEdit, start_step=4, eta_start=0, eta_stop=3, **args)
+    # with eta = 0 the window does not matter, wherever it lies
+    edited, _ = harness.call_node(rf_inversion.RFInversionEdit, start_step=4, eta_start=0, eta_stop=3,
+                                  **dict(args, eta=0.0))
+    assert torch.isfinite(edited["samples"]).all()
     with pytest.raises(InputError, match="start_step: must lie in"):
         harness.call_node(rf_inversion.RFInversionEdit, start_step=8, eta_start=0, eta_stop=3, **args)
+
+
+def test_all_in_one_counts_the_eta_window_in_steps_of_the_whole_schedule(sd_model, monkeypatch):
+    """With start_step 3 of 8 and the window [0, 8) falling linearly, the reverse uses steps 3-7 of the
+    8-step ramp (as the core's rf_edit does), not a ramp recomputed over the 5 steps it runs."""
+    from sde_edit.samplers.rf_inversion import eta_schedule
+    used = []
+    original = rf_inversion.rf_edit
+
+    def recording(*args, callback=None, **kwargs):
+        def report(info):
+            used.append(info["eta"])
+            callback(info)
+        return original(*args, callback=report, **kwargs)
+
+    monkeypatch.setattr(rf_inversion, "rf_edit", recording)
+    harness.call_node(rf_inversion.RFInversionEdit, model=sd_model, target=harness.sd2_conditioning(1),
+                      latent={"samples": torch.randn(1, 4, 8, 8)}, preset="custom", steps=8, start_step=3, gamma=0.5,
+                      eta=0.9, eta_start=0, eta_stop=8, eta_trend="linear_decrease", stochastic=False, cfg=1.0,
+                      scheduler="simple", seed=0)
+    assert used == pytest.approx(eta_schedule(8, 0.9, 0, 8, "linear_decrease")[3:])
+
+
+@pytest.mark.parametrize("composable", [False, True], ids=["all-in-one", "samplers"])
+def test_noise_mask_keeps_the_source_outside(flux_model, composable):
+    source = torch.randn(1, 16, 8, 8, generator=torch.Generator().manual_seed(0))
+    mask = torch.zeros(1, 8, 8)
+    mask[:, 2:6, 1:5] = 1.0
+    latent = {"samples": source, "noise_mask": mask}
+    if composable:
+        sigmas = harness.call_node(custom.BasicScheduler, model=flux_model, scheduler="simple", steps=6, denoise=1.0)[0]
+        forward = harness.call_node(rf_inversion.RFInversionForwardSamplerNode, gamma=0.5, seed=5)[0]
+        inverted = harness.call_node(custom.SamplerCustomAdvanced, noise=harness.call_node(custom.DisableNoise)[0],
+                                     guider=flux_guider(flux_model, 0, guidance=0.0), sampler=forward,
+                                     sigmas=sigmas, latent_image=latent)[0]
+        assert "noise_mask" in inverted  # SamplerCustomAdvanced carries the mask on to the reverse pass
+        edited = run(flux_guider(flux_model, 1), reverse_sampler(latent, eta=0.5, stop=3), sigmas, inverted)
+    else:
+        edited = harness.call_node(rf_inversion.RFInversionEdit, model=flux_model, target=harness.flux_conditioning(1),
+                                   latent=latent, preset="custom", steps=6, start_step=0, gamma=0.5, eta=0.5,
+                                   eta_start=0, eta_stop=3, eta_trend="constant", stochastic=False, cfg=1.0,
+                                   scheduler="simple", seed=0)[0]["samples"]
+    outside = (mask[:, None] == 0).expand_as(source)
+    assert float((edited[outside] - source[outside]).abs().max()) <= 1e-5 * float(source.abs().max())
+    assert float((edited[~outside] - source[~outside]).abs().max()) > 1e-2
