@@ -76,6 +76,18 @@ def intermediate_device():
     return comfy.model_management.intermediate_device()
 
 
+def plain_mask(denoise_mask, extra_args):
+    """The sampler's noise mask, refused when a model patch would reshape it per step (Differential
+    Diffusion's ``denoise_mask_function``, which core applies only inside its own inpainting wrapper):
+    the pack pins the unedited region to the recorded path with the mask as given."""
+    if denoise_mask is not None and "denoise_mask_function" in extra_args.get("model_options", {}):
+        raise InputError("model: a per-step mask patch (Differential Diffusion) is on the model, which the SDE "
+                         "Edit samplers cannot apply: they keep the unedited region exactly on the recorded path "
+                         "with the mask as given. Remove the Differential Diffusion node (a soft mask still "
+                         "blends per pixel)")
+    return denoise_mask
+
+
 def run_sampler(guider, sampler, sigmas, samples: torch.Tensor, *, denoise_mask=None, callback=None,
                 seed: int = 0) -> torch.Tensor:
     """Run one of the pack's samplers through ``guider.sample`` (model loading, conds, ControlNets, patches

@@ -55,8 +55,9 @@ class CycleSDEReplaySampler(comfy.samplers.Sampler):
         x_start = None
         if self.start_latent is not None:
             x_start = self.edited_start(model_wrap.inner_model, latent_image)
+        mask = adapter.plain_mask(denoise_mask, extra_args)
         x = cycle_sde_replay(adapter.guider_denoiser(model_wrap, extra_args), trajectory, x_start=x_start,
-                             mask=denoise_mask, device=latent_image.device, dtype=latent_image.dtype,
+                             mask=mask, device=latent_image.device, dtype=latent_image.dtype,
                              callback=adapter.step_callback(callback, len(sigmas) - 1))
         return model_wrap.inner_model.model_sampling.inverse_noise_scaling(sigmas[-1], x)
 

@@ -56,7 +56,8 @@ class RFInversionReverseSampler(comfy.samplers.Sampler):
             eta = self.eta
         x = rf_edit(adapter.guider_denoiser(model_wrap, extra_args), latent_image, source, schedule,
                     adapter.parameterization_of(model_wrap.inner_model.model_sampling), **eta,
-                    start_step=start_step, stochastic=self.stochastic, seed=self.seed, mask=denoise_mask,
+                    start_step=start_step, stochastic=self.stochastic, seed=self.seed,
+                    mask=adapter.plain_mask(denoise_mask, extra_args),
                     callback=adapter.step_callback(callback, steps, offset=start_step))
         return model_wrap.inner_model.model_sampling.inverse_noise_scaling(sigmas[-1], x)
 
@@ -193,7 +194,8 @@ class RFInversionEdit(io.ComfyNode):
         reverse_sampler = RFInversionReverseSampler(samples, eta, eta_start, eta_stop, eta_trend, stochastic, seed,
                                                     skipped_sigmas=sigmas[:start_step])
         edited = adapter.run_sampler(reverse, reverse_sampler, sigmas[start_step:], inverted, seed=seed,
-                                     denoise_mask=latent.get("noise_mask"), callback=lambda i, x0, x, _: progress(steps - start_step + i, x0, x, total))
+                                     denoise_mask=latent.get("noise_mask"),
+                                     callback=lambda i, x0, x, _: progress(steps - start_step + i, x0, x, total))
         return io.NodeOutput(adapter.latent_with(latent, edited),
                              adapter.latent_with(latent, inverted, keep_mask=False))
 

@@ -39,6 +39,7 @@ class SDEDragSampler(comfy.samplers.Sampler):
         param = adapter.parameterization_of(model_wrap.inner_model.model_sampling)
         settings = replace(self.settings, cfg=float(getattr(model_wrap, "cfg", 1.0)))
         denoise = adapter.guider_denoiser(model_wrap, extra_args)
+        mask = adapter.plain_mask(denoise_mask, extra_args)
         last_sigma = [float("inf")]
 
         def guided(x, sigma, cfg):
@@ -49,7 +50,7 @@ class SDEDragSampler(comfy.samplers.Sampler):
             return denoise(x, sigma)
 
         try:
-            return sde_drag(guided, latent_image, sigmas, param, pairs, settings=settings, mask=denoise_mask,
+            return sde_drag(guided, latent_image, sigmas, param, pairs, settings=settings, mask=mask,
                             seed=self.seed, callback=adapter.step_callback(callback, len(sigmas) - 1))
         finally:
             model_wrap.cfg = settings.cfg

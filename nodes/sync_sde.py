@@ -66,7 +66,8 @@ class SyncSDESampler(comfy.samplers.Sampler):
 
         x = sync_sde(source, adapter.guider_denoiser(model_wrap, extra_args), latent_image, sigmas,
                      adapter.parameterization_of(model_wrap.inner_model.model_sampling),
-                     discretisation=self.discretisation, seed=self.seed, mask=denoise_mask,
+                     discretisation=self.discretisation, seed=self.seed,
+                     mask=adapter.plain_mask(denoise_mask, extra_args),
                      callback=adapter.step_callback(callback, len(sigmas) - 1))
         return model_wrap.inner_model.model_sampling.inverse_noise_scaling(sigmas[-1], x)
 
@@ -83,7 +84,8 @@ class SDEInpaintSampler(comfy.samplers.Sampler):
             raise InputError("latent: the SDE inpainting sampler needs a noise_mask on the latent (Set Latent "
                              "Noise Mask, or VAE Encode (for Inpainting)); 1 = area to fill")
         x = sde_inpaint(adapter.guider_denoiser(model_wrap, extra_args), latent_image, sigmas,
-                        adapter.parameterization_of(model_wrap.inner_model.model_sampling), denoise_mask,
+                        adapter.parameterization_of(model_wrap.inner_model.model_sampling),
+                        adapter.plain_mask(denoise_mask, extra_args),
                         eta=self.eta, seed=self.seed, callback=adapter.step_callback(callback, len(sigmas) - 1))
         return model_wrap.inner_model.model_sampling.inverse_noise_scaling(sigmas[-1], x)
 

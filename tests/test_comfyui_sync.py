@@ -103,3 +103,18 @@ def test_inpaint_sampler_keeps_the_unmasked_area(sd_model, eta):
     assert harness.rel_err(out[..., :4], samples[..., :4]) > 1e-2
     with pytest.raises(InputError, match="latent: the SDE inpainting sampler needs a noise_mask"):
         run_sampler(guider, sampler, sigmas, {"samples": samples})
+
+
+def test_differential_diffusion_is_refused_by_name(sd_model):
+    """Core applies Differential Diffusion's per-step mask only inside its own inpainting wrapper; the pack's
+    samplers would silently use the plain mask, so they refuse the patch instead."""
+    from comfy_extras.nodes_differential_diffusion import DifferentialDiffusion
+    patched = harness.call_node(DifferentialDiffusion, model=sd_model)[0]
+    samples = torch.randn(1, 4, 8, 8)
+    mask = torch.zeros(1, 8, 8)
+    mask[:, :, :4] = 1.0
+    guider = harness.call_node(custom.CFGGuider, model=patched, positive=harness.sd2_conditioning(0),
+                               negative=harness.sd2_conditioning(1), cfg=3.0)[0]
+    sampler = harness.call_node(sync_sde.SDEInpaintSamplerNode, eta=1.0, seed=0)[0]
+    with pytest.raises(InputError, match=r"model: a per-step mask patch \(Differential Diffusion\)"):
+        run_sampler(guider, sampler, split_sigmas(patched, "normal", 5, 0), {"samples": samples, "noise_mask": mask})
