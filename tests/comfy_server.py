@@ -240,14 +240,17 @@ def free_port() -> int:
 
 
 def write_test_image(path: Path, size: int = 64) -> Path:
-    """A deterministic RGB image with gradients and a square, so that latents are not trivial."""
+    """A deterministic image with gradients and a square, so that latents are not trivial, and the left half
+    "painted" in the MaskEditor's way (alpha 0), so LoadImage's MASK marks it editable."""
     import numpy as np
     from PIL import Image
 
     y, x = np.mgrid[0:size, 0:size] / (size - 1)
     rgb = np.stack([x, y, 0.5 + 0.5 * np.sin(6.0 * x * y)], axis=-1)
     rgb[size // 4: size // 2, size // 4: size // 2] = [0.9, 0.2, 0.1]
-    Image.fromarray((rgb * 255).round().astype(np.uint8)).save(path)
+    alpha = np.ones((size, size, 1))
+    alpha[:, : size // 2] = 0.0
+    Image.fromarray((np.concatenate([rgb, alpha], axis=-1) * 255).round().astype(np.uint8), "RGBA").save(path)
     return path
 
 
