@@ -15,6 +15,7 @@ from . import comfy_adapter as adapter
 
 VAE_DOWNSCALE = 8  # SD1.x, SDXL, SD3 and Flux VAEs
 NO_POINTS = '{"pairs": []}'
+EDITOR_IMAGE_KEY = "sde_drag_source"  # the UI output web/js/sde_drag_editor.js reads
 PRESETS = {"paper (120 steps)": 120, "fast (30 steps)": 30}
 
 
@@ -232,8 +233,10 @@ class SDEDrag(io.ComfyNode):
         noise_mask = latent.get("noise_mask") if mask is None else latent_mask(mask, samples, downscale)
         out = adapter.run_sampler(guider, sampler, sigmas, samples, denoise_mask=noise_mask, seed=seed,
                                   callback=adapter.progress_callback(model, len(sigmas) - 1))
-        preview = ui.PreviewImage(image, cls=cls) if image is not None else None
-        return io.NodeOutput(adapter.latent_with(latent, out, keep_mask=False), ui=preview)
+        source_image = None  # for the point editor only: under "images" the frontend would draw a second preview
+        if image is not None:
+            source_image = {EDITOR_IMAGE_KEY: ui.PreviewImage(image, cls=cls).as_dict()["images"]}
+        return io.NodeOutput(adapter.latent_with(latent, out, keep_mask=False), ui=source_image)
 
 
 class SDEDragLoraSchedule(io.ComfyNode):

@@ -113,7 +113,9 @@ def test_preview_of_the_source_image_for_the_editor(sd_model):
                                       preset="custom", steps=2, t0=0.6, cfg=3.0, scheduler="normal", alpha=1.1,
                                       beta=0.3, window=2, subdrag_step=8.0, seed=0, eta=1.0,
                                       image=torch.rand(1, 64, 64, 3))
-    assert output.ui is not None
+    files = output.ui[sde_drag.EDITOR_IMAGE_KEY]
+    assert "images" not in output.ui  # no second preview drawn under the node
+    assert len(files) == 1 and files[0]["type"] == "temp" and files[0]["filename"].endswith(".png")
 
 
 def test_lora_schedule_follows_the_cosine_ramp_in_every_subdrag(sd_model):

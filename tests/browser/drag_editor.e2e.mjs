@@ -489,6 +489,9 @@ async function main() {
       const gotPreview = await waitFor(page, (nodeType) =>
         !!window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor?.executedFile, NODE, 10000);
       check("onExecuted: the run's preview image reached the editor", gotPreview, JSON.stringify(await editorState(page)));
+      const drawnPreviews = await page.evaluate((nodeType) =>
+        window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.imgs?.length ?? 0, NODE);
+      equal("the frontend draws no second preview under the node", drawnPreviews, 0);
       if (gotPreview) {
         await page.evaluate((nodeType) => {
           const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);

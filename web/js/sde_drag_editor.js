@@ -267,8 +267,9 @@ class DragPointEditor {
     image.src = url;
   }
 
+  /** The node's UI output: the source image under its own key (not `images`, which the frontend draws). */
   onExecuted(message) {
-    const file = message?.images?.[0];
+    const file = message?.sde_drag_source?.[0];
     if (file?.filename) {
       this.executedFile = { filename: file.filename, subfolder: file.subfolder ?? "", type: file.type ?? "temp" };
       this.refreshImage();
