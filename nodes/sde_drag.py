@@ -106,6 +106,9 @@ def drag_inputs():
         io.Int.Input("seed", default=0, min=0, max=0xffffffffffffffff, control_after_generate=True),
         io.Float.Input("eta", default=1.0, min=0.0, max=1.0, step=0.01,
                        tooltip="1 = SDE-Drag; 0 = ODE-Drag, the deterministic baseline of the paper."),
+        io.Int.Input("vae_downscale", default=VAE_DOWNSCALE, min=1, max=64,
+                     tooltip="Image pixels per latent cell, to place the points: 8 for SD1.x, SDXL, SD3 and "
+                             "Flux.1 VAEs; 16 for Flux.2."),
     ]
 
 
@@ -133,10 +136,11 @@ class SDEDragSamplerNode(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, drag_points, alpha, beta, window, subdrag_step, seed, eta) -> io.NodeOutput:
+    def execute(cls, drag_points, alpha, beta, window, subdrag_step, seed, eta,
+                vae_downscale=VAE_DOWNSCALE) -> io.NodeOutput:
         parse_drag_points(drag_points, float("inf"), float("inf"))  # syntax errors now, bounds at sampling
         return io.NodeOutput(SDEDragSampler(drag_points, settings_from(alpha, beta, window, subdrag_step, eta),
-                                            seed))
+                                            seed, vae_downscale))
 
 
 def vae_crop(pixels: int, cells: int, downscale: int) -> int:
@@ -214,15 +218,16 @@ class SDEDrag(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, positive, latent, drag_points, preset, steps, t0, cfg, scheduler, alpha, beta,
-                window, subdrag_step, seed, eta, negative=None, mask=None, image=None) -> io.NodeOutput:
+                window, subdrag_step, seed, eta, vae_downscale=VAE_DOWNSCALE, negative=None, mask=None,
+                image=None) -> io.NodeOutput:
         samples = adapter.model_latent(model, latent)
-        downscale, image_size = VAE_DOWNSCALE, None
+        downscale, image_size = vae_downscale, None
         if image is not None:
             height, width = samples.shape[-2:]
-            downscale = max(image.shape[1] // height, 1)
             if not (fits_latent(image.shape[1], height, downscale) and fits_latent(image.shape[2], width, downscale)):
                 raise InputError(f"image: size {image.shape[2]}x{image.shape[1]} does not encode to the latent's "
-                                 f"{width}x{height} cells; connect the image that VAE Encode received")
+                                 f"{width}x{height} cells at vae_downscale {downscale}; connect the image that "
+                                 f"VAE Encode received (and set vae_downscale for the model's VAE)")
             image_size = (image.shape[2], image.shape[1])
         sampler = SDEDragSampler(drag_points, settings_from(alpha, beta, window, subdrag_step, eta), seed,
                                  downscale, image_size)

@@ -171,3 +171,28 @@ def test_core_train_lora_feeds_the_schedule(sd_model):
     with_lora = drag(sd_model, latent, positive=positive)["samples"]
     without = drag(sd_model, latent)["samples"]
     assert torch.isfinite(with_lora).all() and harness.rel_err(with_lora, without) > 1e-6
+
+
+def test_vae_downscale_places_points_for_16x_vaes(sd_model):
+    """Flux.2's VAE has 16 pixels per latent cell: a 64x64 image is a 4x4 latent, and x = 40 is cell 2."""
+    latent = {"samples": torch.randn(1, 4, 4, 4, generator=torch.Generator().manual_seed(2))}
+    image = torch.rand(1, 64, 64, 3)
+    points = json.dumps({"pairs": [{"source": [8, 8], "target": [40, 8]}]})
+    mask = torch.zeros(1, 4, 4)
+    mask[:, 0, :] = 1.0  # the top row of cells: the drag stays in it
+    out = drag(sd_model, latent, points=points, image=image, mask=mask, vae_downscale=16, window=1)["samples"]
+    kept = latent["samples"][..., 1:, :]
+    assert float((out[..., 1:, :] - kept).abs().max()) <= 1e-5 * float(kept.abs().max())
+    assert float((out[..., 0, :] - latent["samples"][..., 0, :]).abs().max()) > 1e-2
+    with pytest.raises(InputError, match="image: size 64x64 does not encode to the latent's 4x4 cells at "
+                                         "vae_downscale 8"):
+        drag(sd_model, latent, points=points, image=image)
+    beyond = json.dumps({"pairs": [{"source": [8, 8], "target": [40, 8]}]})
+    with pytest.raises(InputError, match=r"pair 1 target \(40, 8\) lies outside the 32x32 image"):
+        harness.call_node(custom.SamplerCustomAdvanced, noise=harness.call_node(custom.DisableNoise)[0],
+                          guider=harness.call_node(custom.CFGGuider, model=sd_model,
+                                                   positive=harness.sd2_conditioning(0),
+                                                   negative=harness.sd2_conditioning(1), cfg=2.0)[0],
+                          sampler=harness.call_node(sde_drag.SDEDragSamplerNode, drag_points=beyond, alpha=1.1,
+                                                    beta=0.3, window=1, subdrag_step=2.0, seed=0, eta=1.0)[0],
+                          sigmas=torch.tensor([2.0, 0.5, 0.0]), latent_image=latent)
