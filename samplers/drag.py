@@ -130,7 +130,7 @@ def copy_and_paste(x: torch.Tensor, pairs: list[Pair], radius: int, alpha: float
     """Eq. (12): per pair, in order, paste ``alpha *`` the source window at the target and re-noise the source.
 
     The paper's fresh noise is N(0, I) in VP units, where the state at t0 has unit scale; in ComfyUI units
-    that is ``noise_std = sqrt(a(t0)^2 + sigma(t0)^2)`` (see ``state_scale``). The window is clipped per side
+    that is ``noise_std = sqrt(a(t0)^2 + sigma(t0)^2)`` (``Parameterization.vp_scale``). The window is clipped per side
     so both copies stay inside the latent; the target is written last.
     """
     x = x.clone()
@@ -144,11 +144,6 @@ def copy_and_paste(x: torch.Tensor, pairs: list[Pair], radius: int, alpha: float
         x[source] = beta * window + math.sqrt(1 - beta**2) * noise_std * noise_like(window, generator)
         x[target] = alpha * window
     return x
-
-
-def state_scale(param, sigma: float) -> float:
-    """Scale of a noisy state ``a x0 + sigma eps`` relative to the VP state of the same level."""
-    return math.hypot(param.alpha(sigma), sigma)
 
 
 def cfg_ramp(steps: int, cfg: float) -> list[float]:
@@ -187,7 +182,7 @@ def sde_drag(guided: GuidedDenoiser, x0: torch.Tensor, sigmas, param, pairs: lis
     if mask is not None:
         mask = mask.to(x0)
     plan = plan_subdrags(pairs, settings.subdrag_step)
-    noise_std = state_scale(param, values[0])
+    noise_std = param.vp_scale(values[0])
     generator = torch.Generator("cpu").manual_seed(int(seed))
     z = x0
     for i, subdrag in enumerate(plan):

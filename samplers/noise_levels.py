@@ -28,6 +28,11 @@ class Parameterization:
         """Signal coefficient ``a(sigma)``."""
         return 1.0 if self.name == "eps" else 1.0 - sigma
 
+    def vp_scale(self, sigma: float) -> float:
+        """``sqrt(a^2 + sigma^2)``: a state at ``sigma`` divided by it is the variance-preserving (VP) state of
+        the papers' DDPM units, where unit-variance data stays unit-variance at every level."""
+        return math.hypot(self.alpha(sigma), sigma)
+
     def max_sigma(self) -> float:
         return math.inf if self.name == "eps" else 1.0
 

@@ -54,9 +54,10 @@ def check_mask(mask: torch.Tensor | None, latent_shape: torch.Size, name: str = 
             mask.shape[0] not in (1, latent_shape[0]) or mask.shape[1] not in (1, latent_shape[1]):
         raise InputError(f"{name}: shape {tuple(mask.shape)} does not match the latent "
                          f"{tuple(latent_shape)}; allowed: [B or 1, C or 1, {', '.join(map(str, latent_shape[2:]))}]")
-    if not torch.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
+    low, high = mask.aminmax()
+    if not torch.isfinite(mask).all() or low < 0 or high > 1:
         raise InputError(f"{name}: values must lie in [0, 1] (1 = editable)")
-    if mask.max() == 0:
+    if high == 0:
         raise InputError(f"{name}: nothing is editable (0 everywhere; 1 = editable), so the result would be the "
                          f"source. An unpainted LoadImage mask is all 0: paint the area in its MaskEditor, or "
                          f"leave the mask out to edit the whole image")

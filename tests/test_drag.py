@@ -179,7 +179,6 @@ def test_paste_noise_has_the_scale_of_the_noisy_state(name, t0):
     """Eq. 12's fresh noise is unit-variance in the paper's VP units; in ComfyUI units the re-noised
     handle window must have the scale of the noisy state at t0, sqrt(a^2 + sigma^2) for unit data
     (EPS: 2.49, flow: 0.72 here), not 1."""
-    from sde_edit.samplers.drag import state_scale
     param = {"eps": EPS, "flow": FLOW}[name]
     seen = []
 
@@ -191,7 +190,7 @@ def test_paste_noise_has_the_scale_of_the_noisy_state(name, t0):
     sde_drag(guided, x0, [t0, 0.0], param, [((12, 32), (52, 32))],
              settings=DragSettings(beta=0.0, radius=8, subdrag_step=64), seed=1)
     handle_window = seen[0][..., 24:40, 4:20]
-    expected = state_scale(param, t0)
+    expected = param.vp_scale(t0)
     assert expected == pytest.approx({"eps": (1 + t0**2) ** 0.5, "flow": ((1 - t0)**2 + t0**2) ** 0.5}[name])
     assert float(handle_window.std()) == pytest.approx(expected, rel=0.06)
     rest = seen[0][..., :, 24:40]  # between the windows: the recorded state, unit data noised to t0
