@@ -294,18 +294,28 @@ class DragPointEditor {
     return !this.error && !this.textIsLinked();
   }
 
+  /**
+   * Takes a click on the canvas from the graph; when the editor accepts edits, returns the image layout, the
+   * canvas position and the point under it (`hit`, or null), else null.
+   */
+  pointTarget(event) {
+    event.preventDefault();
+    event.stopPropagation();
+    const layout = this.layout();
+    if (!layout || !this.editable()) return null;
+    const [cx, cy] = this.eventPos(event);
+    return { layout, cx, cy, hit: hitTest(this.state, layout, cx, cy, HIT_RADIUS) };
+  }
+
   onPointerDown(event) {
     if (event.button === 1) { // middle button pans the graph
       app.canvas?.processMouseDown?.(event);
       return;
     }
     if (event.button !== 0) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const layout = this.layout();
-    if (!layout || !this.editable()) return;
-    const [cx, cy] = this.eventPos(event);
-    const hit = hitTest(this.state, layout, cx, cy, HIT_RADIUS);
+    const target = this.pointTarget(event);
+    if (!target) return;
+    const { layout, cx, cy, hit } = target;
     if (hit) {
       this.drag = { ref: { pair: hit.pair, role: hit.role }, pointerId: event.pointerId };
       this.canvas.setPointerCapture?.(event.pointerId);
@@ -349,12 +359,7 @@ class DragPointEditor {
   }
 
   onContextMenu(event) {
-    event.preventDefault();
-    event.stopPropagation();
-    const layout = this.layout();
-    if (!layout || !this.editable()) return;
-    const [cx, cy] = this.eventPos(event);
-    const hit = hitTest(this.state, layout, cx, cy, HIT_RADIUS);
+    const hit = this.pointTarget(event)?.hit;
     if (!hit) return;
     this.state = deletePair(this.state, hit.pair);
     this.hover = null;
