@@ -35,8 +35,9 @@ import torch
 
 from sde_edit.samplers import EPS, FLOW, cycle_sde_invert, cycle_sde_replay
 from sde_edit.samplers.analytic import cfg_denoiser
-from sde_edit.samplers.coupled import sde_inpaint, sync_sde
-from sde_edit.samplers.drag import DragSettings, sde_drag
+from sde_edit.samplers.sde_inpaint import sde_inpaint
+from sde_edit.samplers.sync_sde import sync_sde
+from sde_edit.samplers.sde_drag import DragSettings, sde_drag
 from sde_edit.samplers.rf_inversion import rf_edit, rf_invert
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
 from sde_edit.samplers.shape_world import BACKGROUND, Scene, ShapeWorld

@@ -21,8 +21,8 @@ import torch
 from . import load_pack
 from sde_edit.bench.diffusers_denoisers import FluxDenoiser, UNetDenoiser
 from sde_edit.samplers import EPS, FLOW
-from sde_edit.samplers.coupled import sync_sde
-from sde_edit.samplers.drag import DragSettings, sde_drag
+from sde_edit.samplers.sync_sde import sync_sde
+from sde_edit.samplers.sde_drag import DragSettings, sde_drag
 from sde_edit.samplers.rf_inversion import rf_edit, rf_invert
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
 

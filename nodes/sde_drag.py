@@ -9,7 +9,7 @@ import comfy.samplers
 import torch
 from comfy_api.latest import io, ui
 
-from ..samplers.drag import DragSettings, parse_drag_points, pixels_to_cells, sde_drag
+from ..samplers.sde_drag import DragSettings, parse_drag_points, pixels_to_cells, sde_drag
 from ..samplers.validation import InputError
 from . import comfy_adapter as adapter
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import comfy.samplers
 from comfy_api.latest import io
 
-from ..samplers.coupled import DISCRETISATIONS, sde_inpaint, sync_sde
+from ..samplers.sde_inpaint import sde_inpaint
+from ..samplers.sync_sde import DISCRETISATIONS, sync_sde
 from ..samplers.validation import InputError
 from . import comfy_adapter as adapter
 

@@ -12,12 +12,10 @@ the conditional and unconditional x0 predictions linearly, as ComfyUI's ``cfg_fu
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
+from .engine import Denoiser
 from .noise_levels import Parameterization, parameterization
-from .trajectory import Denoiser
 
 
 class GaussianMixture:
@@ -76,18 +74,6 @@ class GaussianMixture:
     def denoiser(self, param) -> Denoiser:
         param = parameterization(param)
         return lambda x, sigma: self.posterior_mean(x, sigma, param)
-
-    def log_density(self, x: torch.Tensor, sigma: float, param) -> torch.Tensor:
-        """log p_sigma(x) of the noisy marginal, for [B, *sample_shape] ``x``."""
-        param = parameterization(param)
-        a = param.alpha(sigma)
-        flat = x.reshape(x.shape[0], -1).to(torch.float64)
-        mu = self._flat_means
-        var = a**2 * self.stds**2 + sigma**2
-        dist2 = (flat[:, None, :] - a * mu[None]).pow(2).sum(-1)
-        dim = flat.shape[1]
-        logits = self.log_weights[None] - 0.5 * dist2 / var - 0.5 * dim * (var.log() + math.log(2 * math.pi))
-        return torch.logsumexp(logits, dim=1)
 
 
 def gaussian(mean: torch.Tensor, std: float) -> GaussianMixture:

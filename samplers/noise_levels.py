@@ -8,7 +8,23 @@ A noisy latent at level sigma is ``x = a(sigma) * x0 + b(sigma) * eps`` with ``b
 All coefficients are computed in float64 Python arithmetic and applied to tensors once, so that a
 step and its algebraic inverse cancel to the last bits of fp32.
 
-Paper references: Nie et al. 2311.01410, Eq. (6) (the DDIM-eta step) and Eq. (7) (Markov forward chain).
+Notation. The papers (Nie et al. 2311.01410, Sec. 2 and Eq. 6; Song et al.'s DDIM, Eq. 12) write the
+variance-preserving (VP) state ``x_vp = sqrt(alpha_bar) x0 + sqrt(1 - alpha_bar) eps``. A state here is that
+VP state times ``vp_scale(sigma)``, so each coefficient is the papers' one times the scale of its level:
+
+    here (ComfyUI units)                    papers (VP units)
+    --------------------------------------  -------------------------------------------------------------
+    alpha(sigma) = a                        sqrt(alpha_bar) * vp_scale
+    sigma        = b                        sqrt(1 - alpha_bar) * vp_scale
+    vp_scale(sigma) = sqrt(a^2 + sigma^2)   x / vp_scale = x_vp
+    (sigma / a)^2                           (1 - alpha_bar) / alpha_bar, the inverse signal-to-noise ratio
+    transition(s, t)                        q(x_t | x_s), the Markov forward chain (Eq. 7)
+    posterior(t, s)                         q(x_s | x_t, x0), the DDPM posterior
+    ddim_coefficients(t, s, eta):           the DDIM-eta step from level t down to s (Eq. 6):
+      a_s                                   sqrt(alpha_bar_s) * vp_scale_s
+      c_eps                                 sqrt(1 - alpha_bar_s - sigma_t(eta)^2) * vp_scale_s
+      std                                   sigma_t(eta) * vp_scale_s, where sigma_t(eta) =
+                                            eta sqrt((1 - alpha_bar_s) / (1 - alpha_bar_t)) sqrt(1 - alpha_bar_t / alpha_bar_s)
 """
 from __future__ import annotations
 
@@ -35,6 +51,11 @@ class Parameterization:
 
     def max_sigma(self) -> float:
         return math.inf if self.name == "eps" else 1.0
+
+    @property
+    def model_kind(self) -> str:
+        """``'an eps model'`` / ``'a flow model'``, for messages."""
+        return f"{'an' if self.name[0] in 'aeiou' else 'a'} {self.name} model"
 
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, sigma: float) -> torch.Tensor:
         """Sample of q(x_sigma | x0): ``a x0 + sigma noise``."""

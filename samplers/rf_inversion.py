@@ -11,9 +11,10 @@ Reverse (editing, Eq. 15), from the inverted latent down the schedule (dt = -dsi
 u is the model's image -> noise velocity V and v = -V (``x0_hat`` the denoiser's clean estimate); the
 conditional fields are the straight lines to y1 and to y0. One sigma schedule (ComfyUI's, descending)
 sets everything: at step k the model is called at sigma_k, both controllers use sigma_k and the step is
-sigma_{k+1} - sigma_k; the forward pass walks the same schedule reversed. (The diffusers port and the
-official code call the model at i/(N+1) when inverting; Fluxtapoz divides the reverse controller by
-1 - i/N instead of sigma_k; spec table 2.7.)
+sigma_{k+1} - sigma_k; the forward pass walks the same schedule reversed. (The diffusers community pipeline
+``pipeline_flux_rf_inversion.py``, which the official LituRout/RF-Inversion code uses, calls the model at
+i/(N+1) when inverting; ComfyUI-Fluxtapoz's ``nodes/rectified_sampler_nodes.py`` divides the reverse
+controller by 1 - i/N instead of sigma_k.)
 
 The Euler steps of these ODEs are DDIM steps with blended predictions:
 
@@ -35,9 +36,9 @@ import math
 
 import torch
 
-from .noise_levels import Parameterization, parameterization
-from .trajectory import Callback, Denoiser, noise_like, pin_to_recorded, sigma_batch
-from .validation import InputError, check_fraction, check_latent, check_mask, check_sigmas, check_step
+from .engine import Callback, Denoiser, noise_like, pin_to_recorded, prepare, report, seeded, sigma_batch
+from .noise_levels import Parameterization
+from .validation import InputError, check_choice, check_fraction, check_latent, check_step
 
 ETA_TRENDS = ("constant", "linear_increase", "linear_decrease")
 
@@ -61,8 +62,7 @@ def eta_schedule(steps: int, eta: float, eta_start: int = 0, eta_stop: int | Non
     check_step(eta_start, "eta_start", 0, steps - 1, f"a step of the {steps}-step schedule")
     check_step(eta_stop, "eta_stop", eta_start + 1, steps,
                f"after eta_start ({eta_start}) and at most the step count {steps} (the window is [start, stop))")
-    if eta_trend not in ETA_TRENDS:
-        raise InputError(f"eta_trend: {eta_trend!r} is not one of {ETA_TRENDS}")
+    check_choice(eta_trend, ETA_TRENDS, "eta_trend")
     if not (math.isfinite(eta_decay_power) and eta_decay_power >= 0):
         raise InputError(f"eta_decay_power: must be a finite number >= 0 (0 = no decay), got {eta_decay_power}")
     n = eta_stop - eta_start
@@ -76,6 +76,7 @@ def eta_schedule(steps: int, eta: float, eta_start: int = 0, eta_stop: int | Non
             for k in range(steps)]
 
 
+@torch.no_grad()
 def rf_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, gamma: float = 0.5, seed: int = 0,
               noise: torch.Tensor | None = None, start_step: int = 0, return_states: bool = False,
               callback: Callback | None = None):
@@ -91,13 +92,12 @@ def rf_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, gamma: flo
     One denoiser call per step. Returns the inverted latent at ``sigmas[start_step]`` and, with
     ``return_states``, also the states at ``sigmas[start_step:]`` (descending, shape [levels, *x0.shape]).
     """
-    param = parameterization(param)
-    values = check_sigmas(sigmas, param)
-    check_latent(x0, "latent")
+    setup = prepare(x0, sigmas, param)
+    param, values = setup.param, setup.sigmas
     check_fraction(gamma, "gamma", "0 = plain ODE inversion, 1 = straight to the target noise")
     check_step(start_step, "start_step", 0, len(values) - 2, f"a step of the {len(values) - 1}-step schedule")
     if noise is None:
-        noise = noise_like(x0, torch.Generator("cpu").manual_seed(int(seed)))
+        noise = noise_like(x0, seeded(seed))
     elif tuple(noise.shape) != tuple(x0.shape):
         raise InputError(f"noise: shape {tuple(noise.shape)} differs from the latent's {tuple(x0.shape)}")
     noise = noise.to(x0)
@@ -107,8 +107,7 @@ def rf_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, gamma: flo
     for i, (sigma, sigma_next) in enumerate(zip(ladder[:-1], ladder[1:])):
         y, x0_hat = controlled_forward_step(denoiser, param, y, noise, sigma, sigma_next, gamma)
         states.append(y)
-        if callback is not None:
-            callback({"i": i, "x": y, "denoised": x0_hat, "sigma": sigma, "sigma_next": sigma_next})
+        report(callback, i, y, x0_hat, sigma, sigma_next)
     return (y, torch.stack(states[::-1])) if return_states else y
 
 
@@ -118,7 +117,7 @@ def controlled_forward_step(denoiser: Denoiser, param: Parameterization, y: torc
 
     An x0-predicting model has no velocity at sigma 0. From the clean source the step reads the noise at
     the next level, at that level's noise-free point ``a(sigma_next) y``: for EPS this is the rule of
-    diffusers' DDIMInverseScheduler and ``trajectory.ddim_invert``, and unlike calling the model on ``y``
+    diffusers' DDIMInverseScheduler and ``engine.ddim_invert``, and unlike calling the model on ``y``
     itself it is the same point for FLOW and EPS models through the time map.
     Returns the new state and the model's clean estimate.
     """
@@ -133,6 +132,7 @@ def controlled_forward_step(denoiser: Denoiser, param: Parameterization, y: torc
     return param.alpha(sigma_next) * x0_blend + sigma_next * eps_blend, x0_hat
 
 
+@torch.no_grad()
 def rf_edit(denoiser: Denoiser, x: torch.Tensor, source: torch.Tensor, sigmas, param, *, eta: float = 0.9,
             eta_start: int = 0, eta_stop: int | None = None, eta_trend: str = "constant",
             eta_decay_power: float = 0.0, start_step: int = 0, stochastic: bool = False, seed: int = 0,
@@ -156,9 +156,8 @@ def rf_edit(denoiser: Denoiser, x: torch.Tensor, source: torch.Tensor, sigmas, p
 
     One denoiser call per step from ``start_step`` on. Returns the state at the last sigma.
     """
-    param = parameterization(param)
-    values = check_sigmas(sigmas, param)
-    check_latent(x, "latent")
+    setup = prepare(x, sigmas, param, mask)
+    param, values, mask = setup.param, setup.sigmas, setup.mask
     check_latent(source, "source")
     if tuple(source.shape) != tuple(x.shape):
         raise InputError(f"source: shape {tuple(source.shape)} differs from the inverted latent's {tuple(x.shape)}")
@@ -168,11 +167,9 @@ def rf_edit(denoiser: Denoiser, x: torch.Tensor, source: torch.Tensor, sigmas, p
     if eta > 0 and not any(etas[start_step:]):
         raise InputError(f"eta_stop: the eta window [{eta_start}, {steps if eta_stop is None else eta_stop}) "
                          f"has no step with eta > 0 at or after start_step {start_step}, where the reverse begins")
-    check_mask(mask, x.shape)
-    generator = torch.Generator("cpu").manual_seed(int(seed))
+    generator = seeded(seed)
     source = source.to(x)
     if mask is not None:
-        mask = mask.to(x)
         start_noise = param.eps_from_x0(x, source, values[start_step])
     for k in range(start_step, steps):
         sigma, sigma_next = values[k], values[k + 1]
@@ -184,8 +181,7 @@ def rf_edit(denoiser: Denoiser, x: torch.Tensor, source: torch.Tensor, sigmas, p
             x = controlled_reverse_step(param, x, x0_hat, source, sigma, sigma_next, etas[k])
         if mask is not None:
             x = pin_to_recorded(x, mask, param.add_noise(source, start_noise, sigma_next))
-        if callback is not None:
-            callback({"i": k, "x": x, "denoised": x0_hat, "sigma": sigma, "sigma_next": sigma_next, "eta": etas[k]})
+        report(callback, k, x, x0_hat, sigma, sigma_next, eta=etas[k])
     return x
 
 

@@ -11,8 +11,11 @@ class InputError(ValueError):
 
 
 def check_sigmas(sigmas, param: Parameterization, name: str = "sigmas") -> list[float]:
-    """A sampling schedule: 1-D, at least 2 entries, finite, strictly decreasing, ending at >= 0."""
-    values = torch.as_tensor(sigmas).detach().to("cpu", torch.float64)
+    """A sampling schedule: 1-D, at least 2 entries, finite, strictly decreasing, ending at >= 0.
+
+    Returns the levels as Python floats, float64 whatever the input (a list of floats keeps its float64 values).
+    """
+    values = torch.as_tensor(sigmas, dtype=torch.float64).detach().cpu()
     if values.ndim != 1 or values.numel() < 2:
         raise InputError(f"{name}: need a 1-D schedule with at least 2 noise levels (1 step), "
                          f"got shape {tuple(values.shape)}")
@@ -24,7 +27,7 @@ def check_sigmas(sigmas, param: Parameterization, name: str = "sigmas") -> list[
     if values[-1] < 0:
         raise InputError(f"{name}: noise levels must be >= 0, got {_brief(values)}")
     if values[0] > param.max_sigma():
-        raise InputError(f"{name}: a {param.name} model needs noise levels <= {param.max_sigma()}, "
+        raise InputError(f"{name}: {param.model_kind} needs noise levels <= {param.max_sigma()}, "
                          f"got {values[0].item()}")
     return values.tolist()
 
@@ -67,6 +70,12 @@ def check_fraction(value: float, name: str, meaning: str) -> None:
     """A strength in [0, 1] (eta, gamma, ...)."""
     if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
         raise InputError(f"{name}: must lie in [0, 1] ({meaning}), got {value!r}")
+
+
+def check_choice(value, choices, name: str) -> None:
+    """One of a fixed set of options (ComfyUI does not validate combo values on every release)."""
+    if value not in choices:
+        raise InputError(f"{name}: {value!r} is not one of {tuple(choices)}")
 
 
 def check_step(value: int, name: str, low: int, high: int, meaning: str) -> None:

@@ -6,7 +6,8 @@ import torch
 
 from sde_edit.samplers import EPS, FLOW, InputError, cycle_sde_invert, cycle_sde_replay
 from sde_edit.samplers.analytic import GaussianMixture, cfg_denoiser
-from sde_edit.samplers.coupled import sde_inpaint, sync_sde
+from sde_edit.samplers.sde_inpaint import sde_inpaint
+from sde_edit.samplers.sync_sde import sync_sde
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
 from sde_edit.samplers.shape_world import ShapeWorld
 

@@ -5,7 +5,7 @@ import torch
 
 from sde_edit.samplers import EPS, FLOW, InputError
 from sde_edit.samplers.analytic import cfg_denoiser
-from sde_edit.samplers.drag import (DragSettings, cfg_ramp, copy_and_paste, parse_drag_points, pixels_to_cells,
+from sde_edit.samplers.sde_drag import (DragSettings, cfg_ramp, copy_and_paste, parse_drag_points, pixels_to_cells,
                                     plan_subdrags, sde_drag)
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
 from sde_edit.samplers.shape_world import Scene, ShapeWorld

@@ -186,7 +186,7 @@ def test_replay_runs_in_the_precision_of_the_inversion(mixture, dtype):
 
 
 def test_noise_levels_reach_the_model_in_at_least_float32():
-    from sde_edit.samplers.trajectory import sigma_batch
+    from sde_edit.samplers.engine import sigma_batch
     level = sigma_batch(torch.zeros(3, 4, 2, 2, dtype=torch.bfloat16), 0.9507)
     assert level.dtype == torch.float32 and float(level[0]) == pytest.approx(0.9507, abs=1e-7)
     assert sigma_batch(torch.zeros(1, 1, dtype=torch.float64), 0.1).dtype == torch.float64

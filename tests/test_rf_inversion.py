@@ -8,7 +8,7 @@ from sde_edit.samplers.analytic import cfg_denoiser, gaussian
 from sde_edit.samplers.rf_inversion import eta_schedule, rf_edit, rf_invert
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
 from sde_edit.samplers.shape_world import ShapeWorld
-from sde_edit.samplers.trajectory import ddim_invert
+from sde_edit.samplers.engine import ddim_invert
 
 SCHEDULES = {"eps": (EPS, sd_uniform_schedule), "flow": (FLOW, lambda steps: flow_schedule(steps, shift=3.0))}
 

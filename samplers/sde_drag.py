@@ -19,10 +19,9 @@ from typing import Callable
 
 import torch
 
-from .noise_levels import parameterization
-from .trajectory import (Callback, Denoiser, anchored_step, ddim_invert, noise_like, pin_to_recorded,
-                         record_forward_chain, sigma_batch)
-from .validation import InputError, check_fraction, check_latent, check_mask, check_sigmas
+from .engine import (Callback, Denoiser, anchored_step, ddim_invert, forward_chain, noise_like, pin_to_recorded,
+                     prepare, report, seeded, sigma_batch)
+from .validation import InputError, check_fraction
 
 GuidedDenoiser = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
 Point = tuple[int, int]
@@ -31,7 +30,7 @@ Pair = tuple[Point, Point]
 
 @dataclass(frozen=True)
 class DragSettings:
-    """Defaults of the paper's DragBench script (spec table 2.5), LoRA aside."""
+    """Defaults of the paper's evaluation script (``sdedrag_dragbench.py`` of ML-GSAI/SDE-Drag), LoRA aside."""
 
     alpha: float = 1.1          # target amplification
     beta: float = 0.3           # source signal kept (noise weight sqrt(1 - beta^2))
@@ -102,7 +101,8 @@ def pixels_to_cells(pairs, downscale: int, crop: tuple[int, int] = (0, 0)) -> li
 
 
 def plan_subdrags(pairs: list[Pair], step: float) -> list[list[Pair]]:
-    """Split the drags into m sub-drags whose longest move is closest to ``step`` cells (spec 2.3).
+    """Split the drags into m sub-drags whose longest move is closest to ``step`` cells (as the official
+    ``sdedrag_dragbench.py`` and ``utils/drag.py::drag`` do).
 
     Every pair moves its own fraction i/m of its displacement, truncated toward zero.
     """
@@ -153,6 +153,7 @@ def cfg_ramp(steps: int, cfg: float) -> list[float]:
     return [1 + (cfg - 1) * (steps - 1 - k) / (steps - 1) for k in range(steps)]
 
 
+@torch.no_grad()
 def sde_drag(guided: GuidedDenoiser, x0: torch.Tensor, sigmas, param, pairs: list[Pair], *,
              settings: DragSettings = DragSettings(), mask: torch.Tensor | None = None, seed: int = 0,
              callback: Callback | None = None) -> torch.Tensor:
@@ -163,13 +164,11 @@ def sde_drag(guided: GuidedDenoiser, x0: torch.Tensor, sigmas, param, pairs: lis
     SDE-Drag (eta > 0) costs one batched ``guided`` call per step and sub-drag (current and recorded
     states together); ODE-Drag (eta = 0) costs two (DDIM inversion, then DDIM sampling).
     """
-    param = parameterization(param)
-    values = check_sigmas(sigmas, param)
+    setup = prepare(x0, sigmas, param, mask)
+    param, values, mask = setup.param, setup.sigmas, setup.mask
     if values[-1] != 0:
         raise InputError(f"sigmas: SDE-Drag samples every sub-drag back to a clean latent, so the schedule "
                          f"must end at 0; it ends at {values[-1]:.4g} (do not split off its tail)")
-    check_latent(x0, "latent")
-    check_mask(mask, x0.shape)
     check_pairs_in_latent(pairs, x0.shape)
     steps = len(values) - 1
     ramp = cfg_ramp(steps, settings.cfg)
@@ -179,15 +178,13 @@ def sde_drag(guided: GuidedDenoiser, x0: torch.Tensor, sigmas, param, pairs: lis
         k = int((levels - float(sigma[0])).abs().argmin())
         return guided(x, sigma, ramp[k])
 
-    if mask is not None:
-        mask = mask.to(x0)
     plan = plan_subdrags(pairs, settings.subdrag_step)
     noise_std = param.vp_scale(values[0])
-    generator = torch.Generator("cpu").manual_seed(int(seed))
+    generator = seeded(seed)
     z = x0
     for i, subdrag in enumerate(plan):
         if settings.eta > 0:
-            states = record_forward_chain(z, values, param, generator=generator)
+            states = forward_chain(z, values, param, generator)
         else:
             states = ddim_invert(scheduled, z, values, param)
         pasted = copy_and_paste(states[0], subdrag, settings.radius, settings.alpha, settings.beta, generator,
@@ -196,9 +193,7 @@ def sde_drag(guided: GuidedDenoiser, x0: torch.Tensor, sigmas, param, pairs: lis
         for k in range(steps):
             x, x0_hat = _drag_step(scheduled, param, x, states, values, k, settings.eta)
             x = pin_to_recorded(x, mask, states[k + 1])
-            if callback is not None:
-                callback({"i": i * steps + k, "total": len(plan) * steps, "x": x, "denoised": x0_hat,
-                          "sigma": values[k], "sigma_next": values[k + 1]})
+            report(callback, i * steps + k, x, x0_hat, values[k], values[k + 1], total=len(plan) * steps)
         z = x
     return z
 

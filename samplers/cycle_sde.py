@@ -1,4 +1,4 @@
-"""Recorded source trajectories and coupled replay: the engine under every method of the pack.
+"""Cycle-SDE: recorded source trajectories and their exact replay.
 
 Cycle-SDE (Nie et al. 2311.01410, Sec. 3 and App. A):
 
@@ -14,21 +14,17 @@ Cycle-SDE (Nie et al. 2311.01410, Sec. 3 and App. A):
    latent, comes back bit for bit, however strongly CFG amplifies rounding errors.
 
 eta = 0 gives the ODE baseline (DDIM inversion, then DDIM sampling), which is not exact.
-
-Denoiser protocol (k-diffusion style): ``denoiser(x, sigma) -> x0`` with ``sigma`` a [B] tensor.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Callable
+from dataclasses import dataclass
 
 import torch
 
-from .noise_levels import Parameterization, parameterization
+from .engine import (Callback, Denoiser, anchored_step, ddim_invert, forward_chain, pin_to_recorded, prepare, report,
+                     seeded, sigma_batch)
+from .noise_levels import Parameterization
 from .validation import InputError, check_fraction, check_latent, check_mask, check_sigmas
-
-Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-Callback = Callable[[dict], None]
 
 
 @dataclass(frozen=True)
@@ -61,10 +57,6 @@ class Trajectory:
     def start_state(self, device=None, dtype=None) -> torch.Tensor:
         return self.states[0].to(device=device, dtype=dtype)
 
-    def to(self, device=None, dtype=None) -> "Trajectory":
-        means = None if self.source_means is None else self.source_means.to(device=device, dtype=dtype)
-        return replace(self, states=self.states.to(device=device, dtype=dtype), source_means=means)
-
     def recovered_noise(self, k: int) -> torch.Tensor:
         """The Gaussian ``w_k`` of reverse step k (Eq. 8); close to N(0, I) when the model is accurate."""
         if self.source_means is None:
@@ -87,66 +79,7 @@ class Trajectory:
                              f"{tuple(self.latent_shape)}; invert this latent first")
 
 
-def sigma_batch(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """The noise level as the [B] tensor the denoiser protocol takes (at least float32, as ComfyUI's
-    sigmas: a bf16 latent must not round the level the model sees away from the step's own)."""
-    return torch.full((x.shape[0],), sigma, dtype=torch.promote_types(x.dtype, torch.float32), device=x.device)
-
-
-def anchored_step(param: Parameterization, x: torch.Tensor, x0_hat: torch.Tensor, sigma: float,
-                  sigma_next: float, eta: float, recorded_next: torch.Tensor | None = None,
-                  recorded_mean: torch.Tensor | None = None, recorded_dtype: torch.dtype | None = None) -> torch.Tensor:
-    """One reverse DDIM-eta step; with a recorded step, in deviation form (Eqs. 6 and 8).
-
-    ``recorded_next + (mean(x) - recorded_mean)`` equals ``mean(x) + std * w`` for the recorded noise w,
-    and is bit-exactly ``recorded_next`` when ``x`` is the recorded state. ``recorded_dtype``: the
-    precision the recorded mean was stored in; the mean is rounded to it first, so a lower storage
-    precision does not turn the rounding of the stored mean into a deviation that the steps amplify.
-    """
-    mean, _ = param.ddim_mean(x, x0_hat, sigma, sigma_next, eta)
-    if recorded_mean is None:
-        return mean
-    if recorded_dtype is not None:
-        mean = mean.to(recorded_dtype).to(recorded_mean.dtype)
-    return recorded_next + (mean - recorded_mean)
-
-
-def pin_to_recorded(x: torch.Tensor, mask: torch.Tensor | None, recorded: torch.Tensor) -> torch.Tensor:
-    """Keep the region outside ``mask`` (1 = editable) on the recorded trajectory.
-
-    ``torch.lerp`` is exact at both ends and where ``x`` equals ``recorded``, so a soft mask edge (ComfyUI
-    resizes masks bilinearly) does not break the bit-exact return of an unedited replay.
-    """
-    return x if mask is None else torch.lerp(recorded, x, mask)
-
-
-def noise_like(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Seeded Gaussian drawn on the CPU (device independent), moved to x's device and dtype."""
-    return torch.randn(x.shape, generator=generator, dtype=torch.float32).to(x.device, x.dtype)
-
-
-def record_forward_chain(x0: torch.Tensor, sigmas, param, seed: int = 0,
-                         generator: torch.Generator | None = None) -> torch.Tensor:
-    """Markov forward chain from ``x0`` (sigma = 0) up the schedule; Eq. (7) of 2311.01410.
-
-    Noise comes from ``generator`` if given, else from a CPU generator seeded with ``seed``.
-    Returns the states at ``sigmas`` (descending, as the schedule), shape [len(sigmas), *x0.shape].
-    """
-    param = parameterization(param)
-    values = check_sigmas(sigmas, param)
-    check_latent(x0, "latent")
-    generator = generator or torch.Generator("cpu").manual_seed(int(seed))
-    states = [None] * len(values)
-    x, level = x0, 0.0
-    for k in reversed(range(len(values))):
-        if values[k] > level:
-            ratio, std = param.transition(level, values[k])
-            x = ratio * x + std * noise_like(x, generator)
-            level = values[k]
-        states[k] = x
-    return torch.stack(states)
-
-
+@torch.no_grad()
 def cycle_sde_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, eta: float = 1.0,
                      seed: int = 0, storage_device="cpu", storage_dtype=None,
                      callback: Callback | None = None) -> Trajectory:
@@ -154,9 +87,8 @@ def cycle_sde_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, eta
 
     Costs one ``denoiser`` call per step. The returned trajectory lives on ``storage_device``.
     """
-    param = parameterization(param)
-    values = check_sigmas(sigmas, param)
-    check_latent(x0, "latent")
+    setup = prepare(x0, sigmas, param)
+    param, values = setup.param, setup.sigmas
     check_fraction(eta, "eta", "0 = ODE/DDIM, 1 = DDPM/SDE")
     storage_dtype = storage_dtype or x0.dtype
     if eta == 0.0:
@@ -164,44 +96,18 @@ def cycle_sde_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, eta
         states = states.to(storage_device, storage_dtype)
         return Trajectory(tuple(values), states, None, param, 0.0, int(seed), x0.dtype)
 
-    states = record_forward_chain(x0, values, param, seed).to(storage_device, storage_dtype)
+    states = forward_chain(x0, values, param, seeded(seed)).to(storage_device, storage_dtype)
     means = []
     for k in range(len(values) - 1):
         x_k = states[k].to(x0.device, x0.dtype)
         x0_hat = denoiser(x_k, sigma_batch(x_k, values[k]))
         mean, _ = param.ddim_mean(x_k, x0_hat, values[k], values[k + 1], eta)
         means.append(mean.to(storage_device, storage_dtype))
-        if callback is not None:
-            callback({"i": k, "x": x_k, "sigma": values[k], "sigma_next": values[k + 1], "denoised": x0_hat})
+        report(callback, k, x_k, x0_hat, values[k], values[k + 1])
     return Trajectory(tuple(values), states, torch.stack(means), param, float(eta), int(seed), x0.dtype)
 
 
-def ddim_invert(denoiser: Denoiser, x0: torch.Tensor, values: list[float], param: Parameterization,
-                callback: Callback | None = None) -> torch.Tensor:
-    """DDIM inversion (the ODE baseline): step up with the model evaluated at the lower level.
-
-    From sigma = 0 the noise is read at the upper level (the diffusers DDIMInverseScheduler rule).
-    Returns the states at the descending schedule ``values``.
-    """
-    levels = list(reversed(values))
-    if levels[0] > 0:
-        levels.insert(0, 0.0)
-    x = x0
-    recorded = {0.0: x0}
-    for step, (low, high) in enumerate(zip(levels[:-1], levels[1:])):
-        if low > 0:
-            x0_hat = denoiser(x, sigma_batch(x, low))
-            eps_hat = param.eps_from_x0(x, x0_hat, low)
-        else:
-            x0_model = denoiser(x, sigma_batch(x, high))
-            x0_hat, eps_hat = x, param.eps_from_x0(x, x0_model, high)
-        x = param.alpha(high) * x0_hat + high * eps_hat
-        recorded[high] = x
-        if callback is not None:
-            callback({"i": step, "x": x, "sigma": low, "sigma_next": high, "denoised": x0_hat})
-    return torch.stack([recorded[s] for s in values])
-
-
+@torch.no_grad()
 def cycle_sde_replay(denoiser: Denoiser, trajectory: Trajectory, *, x_start: torch.Tensor | None = None,
                      mask: torch.Tensor | None = None, device=None, dtype=None,
                      callback: Callback | None = None) -> torch.Tensor:
@@ -237,6 +143,5 @@ def cycle_sde_replay(denoiser: Denoiser, trajectory: Trajectory, *, x_start: tor
         x = anchored_step(param, x, x0_hat, values[k], values[k + 1], trajectory.eta, recorded_next, source_mean,
                           trajectory.states.dtype)
         x = pin_to_recorded(x, mask, recorded_next)
-        if callback is not None:
-            callback({"i": k, "x": x, "sigma": values[k], "sigma_next": values[k + 1], "denoised": x0_hat})
+        report(callback, k, x, x0_hat, values[k], values[k + 1])
     return x
