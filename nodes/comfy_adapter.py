@@ -1,7 +1,15 @@
-"""The only place that knows ComfyUI's sampler internals: guider -> denoiser, model type -> parameterisation,
-step callbacks (progress bar, previews, interrupt), schedules."""
+"""The one place that knows ComfyUI's internals: model type -> parameterisation, latents and masks in the
+model's space, guiders, schedules, progress and previews, hooks, and ``PackSampler``, the base of the
+pack's SAMPLERs (in the manner of core ``KSAMPLER``).
+
+The node files only build schemas and call what is here and the plain-torch core in ``samplers``.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Callable
+
+import comfy.hooks
 import comfy.model_management
 import comfy.model_sampling
 import comfy.sample
@@ -11,7 +19,10 @@ import latent_preview
 import torch
 
 from ..samplers import EPS, FLOW, InputError, Parameterization
+from ..samplers.validation import check_choice
 
+
+# ---- model type and latent format -------------------------------------------------------------------------
 
 def parameterization_of(model_sampling) -> Parameterization:
     """CONST (SD3, Flux, ...) is the flow parameterisation; EPS, V, EDM share x = x0 + sigma * eps."""
@@ -23,78 +34,35 @@ def parameterization_of(model_sampling) -> Parameterization:
                      "supported: EPS, V-prediction, EDM (SD1.x, SD2.x, SDXL) and CONST flow (SD3.x, Flux, ...)")
 
 
-def guider_denoiser(model_wrap, extra_args: dict):
-    """The guider as a core denoiser ``(x, sigma) -> x0`` (CFG, ControlNets, hooks and patches included)."""
-    model_options, seed = extra_args.get("model_options", {}), extra_args.get("seed")
-
-    def denoise(x, sigma):
-        return model_wrap(x, sigma, model_options=model_options, seed=seed)
-
-    return denoise
-
-
-def step_callback(callback, total_steps: int, offset: int = 0):
-    """Turn core step reports into ComfyUI's ``callback(step, x0, x, total)`` and honour interrupts.
-
-    A report may carry its own ``total`` (SDE-Drag knows its sub-drag count only once it runs); ``offset``:
-    the step index of the first step run (a core loop that starts later in its schedule).
-    """
-    def report(info):
-        comfy.model_management.throw_exception_if_processing_interrupted()
-        if callback is not None:
-            callback(info["i"] - offset, info["denoised"], info["x"], info.get("total", total_steps))
-
-    return report
+def check_latent_shape(base_model, samples: torch.Tensor, name: str = "latent") -> None:
+    """The latent's rank and channels against the model's latent format, before any model call."""
+    latent_format = base_model.latent_format
+    dims = getattr(latent_format, "latent_dimensions", 2)
+    channels = latent_format.latent_channels
+    if samples.ndim != 2 + dims or samples.shape[1] != channels:
+        axes = ", ".join(["B", str(channels), *{1: ["L"], 2: ["H", "W"], 3: ["T", "H", "W"]}.get(dims, ["..."])])
+        raise InputError(f"{name}: {type(base_model.model_config).__name__} models take latents [{axes}], got shape "
+                         f"{tuple(samples.shape)}; encode the image with this model's VAE (or use its empty-latent "
+                         f"node)")
 
 
-def progress_callback(model, total_steps: int):
-    """ComfyUI's progress bar with latent previews, for nodes that sample without SamplerCustomAdvanced."""
-    return latent_preview.prepare_callback(model, total_steps)
+def model_latent(model, latent: dict, name: str = "latent") -> torch.Tensor:
+    """A LATENT's samples as SamplerCustomAdvanced prepares them (empty latents get the model's channels),
+    checked against the model's latent format."""
+    samples = comfy.sample.fix_empty_latent_channels(model, latent["samples"])
+    check_latent_shape(model.model, samples, name)
+    return samples
 
 
-def progress_enabled() -> bool:
-    return comfy.utils.PROGRESS_BAR_ENABLED
-
-
-def schedule(model, scheduler: str, steps: int, denoise: float) -> torch.Tensor:
-    """BasicScheduler's sigmas: ``steps`` steps run from ``denoise`` (t0) of the full schedule down to 0."""
-    if steps < 1:
-        raise InputError(f"steps: must be >= 1, got {steps}")
-    if not 0.0 < denoise <= 1.0:
-        raise InputError(f"t0: must lie in (0, 1], got {denoise}")
-    total = max(steps, int(steps / denoise))
-    sigmas = comfy.samplers.calculate_sigmas(model.get_model_object("model_sampling"), scheduler, total).cpu()
-    return sigmas[-(steps + 1):]
-
-
-def model_latent(model, latent: dict) -> torch.Tensor:
-    """LATENT samples with the channel fix-up SamplerCustomAdvanced applies (empty latents for any model)."""
-    return comfy.sample.fix_empty_latent_channels(model, latent["samples"])
-
-
-def intermediate_device():
-    return comfy.model_management.intermediate_device()
-
-
-def plain_mask(denoise_mask, extra_args):
-    """The sampler's noise mask, refused when a model patch would reshape it per step (Differential
-    Diffusion's ``denoise_mask_function``, which core applies only inside its own inpainting wrapper):
-    the pack pins the unedited region to the recorded path with the mask as given."""
-    if denoise_mask is not None and "denoise_mask_function" in extra_args.get("model_options", {}):
-        raise InputError("model: a per-step mask patch (Differential Diffusion) is on the model, which the SDE "
-                         "Edit samplers cannot apply: they keep the unedited region exactly on the recorded path "
-                         "with the mask as given. Remove the Differential Diffusion node (a soft mask still "
-                         "blends per pixel)")
-    return denoise_mask
-
-
-def run_sampler(guider, sampler, sigmas, samples: torch.Tensor, *, denoise_mask=None, callback=None,
-                seed: int = 0) -> torch.Tensor:
-    """Run one of the pack's samplers through ``guider.sample`` (model loading, conds, ControlNets, patches
-    and ``process_latent_in/out`` by ComfyUI); the pack's samplers ignore the noise argument."""
-    out = guider.sample(torch.zeros_like(samples), samples, sampler, sigmas, denoise_mask=denoise_mask,
-                        callback=callback, disable_pbar=not progress_enabled(), seed=seed)
-    return out.to(intermediate_device())
+def noise_mask(latent: dict, samples: torch.Tensor, name: str = "latent"):
+    """The LATENT's noise_mask, whose batch must be 1 or the latent's (core would repeat or cut it silently)."""
+    mask = latent.get("noise_mask")
+    if mask is not None:
+        batch = mask.numel() // (mask.shape[-1] * mask.shape[-2])
+        if batch not in (1, samples.shape[0]):
+            raise InputError(f"{name}: its noise_mask holds {batch} masks for a batch of {samples.shape[0]} latents; "
+                             f"give one mask for all, or one per latent")
+    return mask
 
 
 def latent_with(latent: dict, samples: torch.Tensor, keep_mask: bool = True) -> dict:
@@ -104,12 +72,7 @@ def latent_with(latent: dict, samples: torch.Tensor, keep_mask: bool = True) -> 
     return out
 
 
-def check_model_type(model_wrap, parameterization: Parameterization) -> None:
-    actual = parameterization_of(model_wrap.inner_model.model_sampling)
-    if actual != parameterization:
-        raise InputError(f"guider: its model is a {actual.name} model but the trajectory was recorded with a "
-                         f"{parameterization.name} model; replay with the model family used for inversion")
-
+# ---- conditioning and guiders ----------------------------------------------------------------------------
 
 def zeroed_conditioning(conditioning):
     """ConditioningZeroOut: the same conditioning with every tensor set to zero (an empty negative)."""
@@ -121,3 +84,251 @@ def zeroed_conditioning(conditioning):
                 extras[key] = torch.zeros_like(extras[key])
         out.append([torch.zeros_like(tensor), extras])
     return out
+
+
+def cfg_guider(model, positive, negative=None, cfg: float = 1.0):
+    """Core CFGGuider; the negative defaults to the zeroed positive (an empty prompt)."""
+    guider = comfy.samplers.CFGGuider(model)
+    guider.set_conds(positive, negative if negative is not None else zeroed_conditioning(positive))
+    guider.set_cfg(cfg)
+    return guider
+
+
+def positive_guider(model, conditioning):
+    """A guider with one prompt and no guidance (core BasicGuider)."""
+    guider = comfy.samplers.CFGGuider(model)
+    guider.inner_set_conds({"positive": conditioning})
+    return guider
+
+
+class TwoBranchGuider(comfy.samplers.CFGGuider):
+    """A CFGGuider with a second, source, branch: each branch has its own positive, negative and CFG.
+
+    Called like any guider it predicts the target (so stock samplers sample the target prompt);
+    ``source_denoiser`` runs the source branch through the same wrappers, ControlNets, hooks and patches.
+    """
+
+    def __init__(self, model, source, source_negative, source_cfg, target, target_negative, target_cfg):
+        super().__init__(model)
+        self.inner_set_conds({
+            "positive": target,
+            "negative": target_negative if target_negative is not None else zeroed_conditioning(target),
+            "source_positive": source,
+            "source_negative": source_negative if source_negative is not None else zeroed_conditioning(source)})
+        self.cfg, self.source_cfg, self.branch = target_cfg, source_cfg, "target"
+
+    def predict_noise(self, x, timestep, model_options={}, seed=None):
+        if self.branch == "target":
+            return super().predict_noise(x, timestep, model_options, seed)
+        return comfy.samplers.sampling_function(self.inner_model, x, timestep, self.conds.get("source_negative"),
+                                                self.conds.get("source_positive"), self.source_cfg,
+                                                model_options=model_options, seed=seed)
+
+    def source_denoiser(self, extra_args: dict):
+        """The source branch as a core denoiser ``(x, sigma) -> x0``."""
+        options, seed = extra_args.get("model_options", {}), extra_args.get("seed")
+
+        def denoise(x, sigma):
+            self.branch = "source"
+            try:
+                return self(x, sigma, model_options=options, seed=seed)
+            finally:
+                self.branch = "target"
+
+        return denoise
+
+
+def scheduled_lora(conditioning, lora: dict, keyframes: list[tuple[float, float]]):
+    """Attach an in-memory LoRA (core Train LoRA's LORA_MODEL) to the conditioning through ComfyUI's hooks,
+    with one (start_percent, strength) keyframe per step of its strength schedule."""
+    hooks = comfy.hooks.create_hook_lora(lora=lora, strength_model=1.0, strength_clip=0.0)
+    schedule = comfy.hooks.HookKeyframeGroup()
+    for start_percent, strength in keyframes:
+        schedule.add(comfy.hooks.HookKeyframe(strength=strength, start_percent=start_percent, guarantee_steps=0))
+    hooks.set_keyframes_on_hooks(schedule)
+    return comfy.hooks.set_hooks_for_conditioning(conditioning, hooks)
+
+
+def restart_hook_keyframes(guider) -> None:
+    """Rewind scheduled hooks (e.g. SDE-Drag LoRA Schedule) to their first keyframe.
+
+    ComfyUI advances hook keyframes monotonically within one sampling run; SDE-Drag runs the schedule once
+    per sub-drag, so each sub-drag rewinds them and, as ComfyUI does when a keyframe changes, drops the
+    weights patched for the old strength.
+    """
+    patcher, rewound = guider.inner_model.current_patcher, []
+    for entries in guider.conds.values():
+        for entry in entries or []:
+            if entry.get("hooks") is not None:
+                entry["hooks"].reset()
+                rewound.extend(entry["hooks"].hooks)
+    if not rewound:
+        return
+    for cached in list(patcher.cached_hook_patches):
+        if any(cached.contains(hook) for hook in rewound):
+            patcher.cached_hook_patches.pop(cached)
+    if patcher.current_hooks is not None:
+        patcher.patch_hooks(None)
+
+
+# ---- schedules and progress ------------------------------------------------------------------------------
+
+def scheduler_names() -> list[str]:
+    return list(comfy.samplers.SCHEDULER_NAMES)
+
+
+def schedule(model, scheduler: str, steps: int, t0: float = 1.0, name: str = "t0") -> torch.Tensor:
+    """``steps`` steps from ``t0`` (BasicScheduler's denoise) of the model's full schedule down to 0.
+
+    The full schedule has ``steps / t0`` steps; a scheduler that cannot make that many (``ddim_uniform``
+    takes every k-th of the model's timesteps) would start elsewhere than at t0, which is an error.
+    """
+    check_choice(scheduler, scheduler_names(), "scheduler")
+    if steps < 1:
+        raise InputError(f"steps: must be >= 1, got {steps}")
+    if not 0.0 < t0 <= 1.0:
+        raise InputError(f"{name}: must lie in (0, 1], got {t0}")
+    total = max(steps, int(steps / t0))
+    sigmas = comfy.samplers.calculate_sigmas(model.get_model_object("model_sampling"), scheduler, total).cpu()
+    if len(sigmas) - 1 != total:
+        raise InputError(f"{name}: scheduler {scheduler!r} makes {len(sigmas) - 1} steps when asked for {total} "
+                         f"(steps {steps} / {name} {t0:g}), so the run would not start at {name}; choose other "
+                         f"steps or another scheduler")
+    return sigmas[-(steps + 1):]
+
+
+def progress(model, *steps: int) -> list[Callable]:
+    """ComfyUI's progress bar with latent previews over one or more sampling passes of a node: one
+    ``callback(step, x0, x, total)`` per pass, numbering the steps on across the passes."""
+    total = sum(steps)
+    bar = latent_preview.prepare_callback(model, total)
+
+    def part(offset):
+        def callback(step, x0, x, pass_total):
+            bar(offset + step, x0, x, total if len(steps) > 1 else pass_total)
+        return callback
+
+    return [part(sum(steps[:i])) for i in range(len(steps))]
+
+
+def run_sampler(guider, sampler, sigmas, samples: torch.Tensor, *, denoise_mask=None, callback=None,
+                seed: int = 0) -> torch.Tensor:
+    """Run one of the pack's samplers through ``guider.sample`` (model loading, conds, ControlNets, patches
+    and ``process_latent_in/out`` by ComfyUI), as SamplerCustomAdvanced does; the noise is not used."""
+    out = guider.sample(torch.zeros_like(samples), samples, sampler, sigmas, denoise_mask=denoise_mask,
+                        callback=callback, disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed)
+    return out.to(comfy.model_management.intermediate_device())
+
+
+# ---- the samplers' base ----------------------------------------------------------------------------------
+
+@dataclass
+class SamplerCall:
+    """What a pack sampler's core call needs from one ``sample`` call of ComfyUI.
+
+    ``latent`` is in the model's space (after ``process_latent_in``); ``denoiser`` is the guider as a core
+    denoiser; ``report`` the core callback (progress, previews, interrupts); ``mask`` the noise mask
+    (1 = editable) or None.
+    """
+
+    guider: comfy.samplers.CFGGuider
+    sigmas: torch.Tensor
+    latent: torch.Tensor
+    mask: torch.Tensor | None
+    param: Parameterization
+    denoiser: Callable
+    extra_args: dict
+    callback: Callable | None
+    last_sigma: float = field(default=float("inf"), init=False)
+
+    @property
+    def report(self) -> Callable:
+        return self.reporter()
+
+    def reporter(self, offset: int = 0) -> Callable:
+        """The core callback; ``offset``: the schedule index of the first step run (a core loop that starts
+        later in its schedule). A report may carry its own ``total`` (SDE-Drag's sub-drags)."""
+        total = len(self.sigmas) - 1
+
+        def report(info):
+            comfy.model_management.throw_exception_if_processing_interrupted()
+            if self.callback is not None:
+                self.callback(info["i"] - offset, info["denoised"], info["x"], info.get("total", total))
+
+        return report
+
+    def model_space(self, latent: torch.Tensor) -> torch.Tensor:
+        """A LATENT-space tensor (e.g. a node's LATENT input) in the model's space."""
+        return self.guider.inner_model.process_latent_in(latent.to(self.latent))
+
+    def with_latent_edit(self, state: torch.Tensor, edited: torch.Tensor) -> torch.Tensor:
+        """``state`` (model space) plus the edit that turned its LATENT-space copy into ``edited``.
+
+        Taking the difference in the LATENT's scale keeps an unedited copy bit-exact (its scale round trip
+        would otherwise add rounding that reverse dynamics amplify).
+        """
+        model = self.guider.inner_model
+        return state + (self.model_space(edited) - model.process_latent_in(model.process_latent_out(state)))
+
+    def require(self, param: Parameterization, what: str) -> None:
+        if self.param != param:
+            raise InputError(f"guider: its model is {self.param.model_kind} but {what} {param.model_kind}; use "
+                             f"the model family of the inversion")
+
+    def guided(self, x: torch.Tensor, sigma: torch.Tensor, cfg: float) -> torch.Tensor:
+        """The guider at its own CFG scale ``cfg``; a level above the previous call's starts the hook keyframes
+        again (a new pass over the schedule, such as an SDE-Drag sub-drag)."""
+        if float(sigma[0]) > self.last_sigma:
+            restart_hook_keyframes(self.guider)
+        self.last_sigma = float(sigma[0])
+        self.guider.cfg = cfg
+        return self.denoiser(x, sigma)
+
+    @property
+    def cfg(self) -> float:
+        return float(getattr(self.guider, "cfg", 1.0))
+
+
+class PackSampler(comfy.samplers.Sampler):
+    """Base of the pack's SAMPLERs, as core ``KSAMPLER``: reads the model's parameterisation, wraps the guider
+    as a core denoiser, checks the latent against the model, wires progress, previews and interrupts, runs
+    the core (under ``torch.no_grad()``) and maps the result back with ``inverse_noise_scaling``.
+
+    A subclass implements ``run(call) -> tensor`` (its core call), and ``check(call)`` for checks that
+    explain a bad input better than the latent check that follows it. ``ends_at_last_sigma``: False for
+    the inversions, whose result lies at the first sigma (no inverse scaling). The noise is not used.
+    """
+
+    ends_at_last_sigma = True
+
+    def check(self, call: SamplerCall) -> None:
+        pass
+
+    def run(self, call: SamplerCall) -> torch.Tensor:
+        raise NotImplementedError
+
+    def sample(self, model_wrap, sigmas, extra_args, callback, noise, latent_image=None, denoise_mask=None,
+               disable_pbar=False):
+        model = model_wrap.inner_model
+        if denoise_mask is not None and "denoise_mask_function" in extra_args.get("model_options", {}):
+            raise InputError("model: a per-step mask patch (Differential Diffusion) is on the model, which the SDE "
+                             "Edit samplers cannot apply: they keep the unedited region exactly on the recorded "
+                             "path with the mask as given. Remove the Differential Diffusion node (a soft mask "
+                             "still blends per pixel)")
+        options, seed = extra_args.get("model_options", {}), extra_args.get("seed")
+
+        def denoiser(x, sigma):
+            return model_wrap(x, sigma, model_options=options, seed=seed)
+
+        call = SamplerCall(model_wrap, sigmas, latent_image, denoise_mask, parameterization_of(model.model_sampling),
+                           denoiser, extra_args, callback)
+        self.check(call)
+        check_latent_shape(model, latent_image)
+        cfg = getattr(model_wrap, "cfg", None)
+        try:
+            with torch.no_grad():
+                x = self.run(call)
+        finally:
+            if cfg is not None:
+                model_wrap.cfg = cfg
+        return model.model_sampling.inverse_noise_scaling(sigmas[-1], x) if self.ends_at_last_sigma else x

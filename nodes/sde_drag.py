@@ -4,84 +4,51 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-import comfy.hooks
-import comfy.samplers
 import torch
 from comfy_api.latest import io, ui
 
 from ..samplers.sde_drag import DragSettings, parse_drag_points, pixels_to_cells, sde_drag
-from ..samplers.validation import InputError
+from ..samplers.validation import InputError, check_choice
 from . import comfy_adapter as adapter
+from .inputs import CATEGORY, cfg_input, eta_input, scheduler_input, seed_input
 
 VAE_DOWNSCALE = 8  # SD1.x, SDXL, SD3 and Flux VAEs
 NO_POINTS = '{"pairs": []}'
-EDITOR_IMAGE_KEY = "sde_drag_source"  # the UI output web/js/sde_drag_editor.js reads
+EDITOR_IMAGE_KEY = "sde_drag_source"  # the UI output that web/js/sde_drag_editor.js reads (its EDITOR_IMAGE_KEY)
 PRESETS = {"paper (120 steps)": 120, "fast (30 steps)": 30}
 
 
-class SDEDragSampler(comfy.samplers.Sampler):
+class SDEDragSampler(adapter.PackSampler):
     """Runs SDE-Drag over the schedule it is given (t0 -> 0); CFG ramps from 1 up to the guider's cfg at t0.
 
-    The latent's ``noise_mask`` (1 = editable) is the drag mask; the incoming noise is ignored.
+    The latent's ``noise_mask`` (1 = editable) is the drag mask; ``image_size``: (width, height) of the image
+    the points were placed on (default: the latent's size in pixels).
     """
 
     def __init__(self, drag_points: str, settings: DragSettings, seed: int, downscale: int = VAE_DOWNSCALE,
                  image_size: tuple[int, int] | None = None):
         self.drag_points, self.settings, self.seed, self.downscale = drag_points, settings, seed, downscale
-        self.image_size = image_size  # (width, height) of the image the points were placed on
+        self.image_size = image_size
 
-    def sample(self, model_wrap, sigmas, extra_args, callback, noise, latent_image=None, denoise_mask=None,
-               disable_pbar=False):
-        height, width = latent_image.shape[-2:]
-        image_width, image_height = self.image_size or (width * self.downscale, height * self.downscale)
-        crop = vae_crop(image_width, width, self.downscale), vae_crop(image_height, height, self.downscale)
-        pairs = pixels_to_cells(parse_drag_points(self.drag_points, image_width, image_height), self.downscale,
-                                crop)
-        param = adapter.parameterization_of(model_wrap.inner_model.model_sampling)
-        settings = replace(self.settings, cfg=float(getattr(model_wrap, "cfg", 1.0)))
-        denoise = adapter.guider_denoiser(model_wrap, extra_args)
-        mask = adapter.plain_mask(denoise_mask, extra_args)
-        last_sigma = [float("inf")]
-
-        def guided(x, sigma, cfg):
-            if float(sigma[0]) > last_sigma[0]:  # a new sub-drag (or ODE-Drag's inversion) climbs back up
-                restart_hook_keyframes(model_wrap)
-            last_sigma[0] = float(sigma[0])
-            model_wrap.cfg = cfg
-            return denoise(x, sigma)
-
-        try:
-            return sde_drag(guided, latent_image, sigmas, param, pairs, settings=settings, mask=mask,
-                            seed=self.seed, callback=adapter.step_callback(callback, len(sigmas) - 1))
-        finally:
-            model_wrap.cfg = settings.cfg
+    def run(self, call):
+        pairs = latent_pairs(self.drag_points, call.latent.shape, self.downscale, self.image_size)
+        return sde_drag(call.guided, call.latent, call.sigmas, call.param, pairs,
+                        settings=replace(self.settings, cfg=call.cfg), mask=call.mask, seed=self.seed,
+                        callback=call.report)
 
 
-def restart_hook_keyframes(guider) -> None:
-    """Rewind scheduled hooks (e.g. SDE-Drag LoRA Schedule) to their first keyframe.
-
-    ComfyUI advances hook keyframes monotonically within one sampling run; SDE-Drag runs the schedule once
-    per sub-drag, so each sub-drag rewinds them and, as ComfyUI does when a keyframe changes, drops the
-    weights patched for the old strength.
-    """
-    patcher, rewound = guider.inner_model.current_patcher, []
-    for entries in guider.conds.values():
-        for entry in entries or []:
-            if entry.get("hooks") is not None:
-                entry["hooks"].reset()
-                rewound.extend(entry["hooks"].hooks)
-    if not rewound:
-        return
-    for cached in list(patcher.cached_hook_patches):
-        if any(cached.contains(hook) for hook in rewound):
-            patcher.cached_hook_patches.pop(cached)
-    if patcher.current_hooks is not None:
-        patcher.patch_hooks(None)
+def latent_pairs(drag_points: str, latent_shape, downscale: int, image_size: tuple[int, int] | None = None):
+    """The pairs of ``drag_points`` (image pixels) as latent cells, read through VAE Encode's centre crop."""
+    height, width = latent_shape[-2:]
+    image_width, image_height = image_size or (width * downscale, height * downscale)
+    crop = vae_crop(image_width, width, downscale), vae_crop(image_height, height, downscale)
+    return pixels_to_cells(parse_drag_points(drag_points, image_width, image_height), downscale, crop)
 
 
 def cosine_lora_keyframes(t0: float, strength_at_t0: float, count: int) -> list[tuple[float, float]]:
     """(start_percent, strength) pairs: strength_at_t0 at t0 rising as a half cosine to 1 at the end
-    (spec 2.4: lambda = 1 - (1 - lambda_min) (1 - cos(pi k / L)) / 2 over the forward steps k)."""
+    (``scale_schedule`` of the official ``sdedrag_dragbench.py``: lambda = 1 - (1 - lambda_min)
+    (1 - cos(pi k / L)) / 2 over the forward steps k)."""
     keyframes = []
     for j in range(count):
         fraction = j / (count - 1)  # 0 at t0, 1 at the clean end
@@ -99,13 +66,13 @@ def drag_inputs():
                        tooltip="Share of the signal kept at the source; the rest is fresh noise (paper: 0.3). "
                                "Lower it if a copy of the object stays behind."),
         io.Int.Input("window", default=5, min=1, max=64,
-                     tooltip="Half-size of the copied square, in latent cells (x8 pixels). Paper: 5 (80 px)."),
+                     tooltip="Half-size of the copied square, in latent cells (vae_downscale pixels each). Paper: "
+                             "5 (80 px with an 8x VAE)."),
         io.Float.Input("subdrag_step", default=2.0, min=0.5, max=64.0, step=0.5,
                        tooltip="Longest move per sub-drag, in latent cells; long drags are split into "
                                "sub-drags, each a full noising and denoising round (costs time)."),
-        io.Int.Input("seed", default=0, min=0, max=0xffffffffffffffff, control_after_generate=True),
-        io.Float.Input("eta", default=1.0, min=0.0, max=1.0, step=0.01,
-                       tooltip="1 = SDE-Drag; 0 = ODE-Drag, the deterministic baseline of the paper."),
+        seed_input("Seed of the forward chains and the paste noise of every sub-drag."),
+        eta_input(1.0, "1 = SDE-Drag; 0 = ODE-Drag, the deterministic baseline of the paper."),
         io.Int.Input("vae_downscale", default=VAE_DOWNSCALE, min=1, max=64,
                      tooltip="Image pixels per latent cell, to place the points: 8 for SD1.x, SDXL, SD3 and "
                              "Flux.1 VAEs; 16 for Flux.2."),
@@ -122,7 +89,7 @@ class SDEDragSamplerNode(io.ComfyNode):
         return io.Schema(
             node_id="SDEEdit_SDEDragSampler",
             display_name="SDE-Drag Sampler",
-            category="sampling/sde_edit",
+            category=CATEGORY,
             description="SAMPLER for SamplerCustomAdvanced: point dragging by copy-and-paste at t0, then "
                         "Cycle-SDE sampling (Nie et al. 2311.01410). Use a CFGGuider (CFG ramps from 1 to "
                         "its cfg at t0, paper: 3), BasicScheduler sigmas with denoise = t0 (paper: 0.6), the "
@@ -184,7 +151,7 @@ class SDEDrag(io.ComfyNode):
         return io.Schema(
             node_id="SDEEdit_SDEDrag",
             display_name="SDE-Drag",
-            category="sampling/sde_edit",
+            category=CATEGORY,
             description="Drag points of an image (handle -> target) with SDE-Drag (Nie et al. 2311.01410): "
                         "copy-and-paste of the noisy latent at t0, then Cycle-SDE sampling. Connect the "
                         "source IMAGE to place points on it in the node; the mask (white = editable) comes "
@@ -203,9 +170,9 @@ class SDEDrag(io.ComfyNode):
                 io.Float.Input("t0", default=0.6, min=0.05, max=1.0, step=0.01,
                                tooltip="Noise level of the copy-and-paste. Higher: more freedom and fidelity to "
                                        "the drag; lower: closer to the source."),
-                io.Float.Input("cfg", default=3.0, min=1.0, max=30.0, step=0.1,
-                               tooltip="CFG at t0; it falls linearly to 1 at the end (paper: 3)."),
-                io.Combo.Input("scheduler", options=list(comfy.samplers.SCHEDULER_NAMES), default="simple"),
+                cfg_input("cfg", 3.0, "CFG at t0; it falls linearly to 1 at the end (paper: 3).", minimum=1.0,
+                          maximum=30.0, round_to=None),
+                scheduler_input(),
                 *drag_inputs(),
                 io.Conditioning.Input("negative", optional=True, tooltip="Default: empty (zeroed) conditioning."),
                 io.Mask.Input("mask", optional=True, tooltip="Editable region (white), image or latent size."),
@@ -220,6 +187,7 @@ class SDEDrag(io.ComfyNode):
     def execute(cls, model, positive, latent, drag_points, preset, steps, t0, cfg, scheduler, alpha, beta,
                 window, subdrag_step, seed, eta, vae_downscale=VAE_DOWNSCALE, negative=None, mask=None,
                 image=None) -> io.NodeOutput:
+        check_choice(preset, [*PRESETS, "custom"], "preset")
         samples = adapter.model_latent(model, latent)
         downscale, image_size = vae_downscale, None
         if image is not None:
@@ -232,12 +200,10 @@ class SDEDrag(io.ComfyNode):
         sampler = SDEDragSampler(drag_points, settings_from(alpha, beta, window, subdrag_step, eta), seed,
                                  downscale, image_size)
         sigmas = adapter.schedule(model, scheduler, PRESETS.get(preset, steps), t0)
-        guider = comfy.samplers.CFGGuider(model)
-        guider.set_conds(positive, negative if negative is not None else adapter.zeroed_conditioning(positive))
-        guider.set_cfg(cfg)
-        noise_mask = latent.get("noise_mask") if mask is None else latent_mask(mask, samples, downscale)
-        out = adapter.run_sampler(guider, sampler, sigmas, samples, denoise_mask=noise_mask, seed=seed,
-                                  callback=adapter.progress_callback(model, len(sigmas) - 1))
+        noise_mask = adapter.noise_mask(latent, samples) if mask is None else latent_mask(mask, samples, downscale)
+        (callback,) = adapter.progress(model, len(sigmas) - 1)
+        out = adapter.run_sampler(adapter.cfg_guider(model, positive, negative, cfg), sampler, sigmas, samples,
+                                  denoise_mask=noise_mask, seed=seed, callback=callback)
         source_image = None  # for the point editor only: under "images" the frontend would draw a second preview
         if image is not None:
             source_image = {EDITOR_IMAGE_KEY: ui.PreviewImage(image, cls=cls).as_dict()["images"]}
@@ -250,7 +216,7 @@ class SDEDragLoraSchedule(io.ComfyNode):
         return io.Schema(
             node_id="SDEEdit_SDEDragLoraSchedule",
             display_name="SDE-Drag LoRA Schedule",
-            category="sampling/sde_edit",
+            category=CATEGORY,
             description="The paper's optional identity LoRA for SDE-Drag: train a LoRA on the source image "
                         "with core Train LoRA (paper: the image's prompt, rank 4, 100 steps, lr 2e-4), then "
                         "attach it here to the prompt with a per-step strength: strength_at_t0 at t0 rising "
@@ -272,12 +238,8 @@ class SDEDragLoraSchedule(io.ComfyNode):
 
     @classmethod
     def execute(cls, positive, lora, t0, strength_at_t0, keyframes) -> io.NodeOutput:
-        hooks = comfy.hooks.create_hook_lora(lora=lora, strength_model=1.0, strength_clip=0.0)
-        schedule = comfy.hooks.HookKeyframeGroup()
-        for start_percent, strength in cosine_lora_keyframes(t0, strength_at_t0, keyframes):
-            schedule.add(comfy.hooks.HookKeyframe(strength=strength, start_percent=start_percent, guarantee_steps=0))
-        hooks.set_keyframes_on_hooks(schedule)
-        return io.NodeOutput(comfy.hooks.set_hooks_for_conditioning(positive, hooks))
+        return io.NodeOutput(adapter.scheduled_lora(positive, lora, cosine_lora_keyframes(t0, strength_at_t0,
+                                                                                          keyframes)))
 
 
 NODES = [SDEDragSamplerNode, SDEDrag, SDEDragLoraSchedule]

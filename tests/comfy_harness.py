@@ -122,10 +122,6 @@ def call_node(node_class, **inputs) -> tuple:
     return tuple(getattr(node_class(), node_class.FUNCTION)(**inputs))
 
 
-def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a - b).norm() / b.norm())
-
-
 class CallCounter:
     """Counts diffusion-model forward passes (and their batch sizes) through ComfyUI's unet wrapper."""
 

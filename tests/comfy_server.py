@@ -149,6 +149,15 @@ class ComfyServer:
             time.sleep(0.05)
         raise TimeoutError(f"prompt {prompt_id} did not finish within {timeout} s\n{self.log_tail()}")
 
+    def free_cache(self) -> None:
+        """POST /free: the worker drops its node cache (and unloads models) once it wakes, which the short
+        wait leaves it time to do before the next prompt; a test that needs every node to run still checks
+        the prompt's ``execution_cached`` list."""
+        request = urllib.request.Request(self.url + "/free", data=json.dumps({"free_memory": True}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=30).close()
+        time.sleep(0.5)
+
     def queue_prompt(self, prompt: dict, timeout: float = 180, expect_success: bool = True) -> PromptResult:
         """Run an API prompt: websocket events (if websocket-client is installed) + /history entry.
 

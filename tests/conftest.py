@@ -1,13 +1,16 @@
-"""Test setup: the pack is imported under one package name, ``sde_edit``, wherever the checkout lives.
+"""Test setup, shared fixtures and helpers.
 
-ComfyUI has top-level modules ``nodes`` and ``comfy``; the pack's own ``nodes``/``samplers`` are only
-ever reached as ``sde_edit.nodes`` / ``sde_edit.samplers``.
+The pack is imported under one package name, ``sde_edit``, wherever the checkout lives: ComfyUI has top-level
+modules ``nodes`` and ``comfy``, so the pack's own ``nodes``/``samplers`` are only ever reached as
+``sde_edit.nodes`` / ``sde_edit.samplers``. Test modules take the helpers below with ``from conftest import ...``.
 """
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 PACK_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "sde_edit"
@@ -27,22 +30,72 @@ def _import_pack():
 _import_pack()
 
 
-@pytest.fixture(autouse=True)
-def seeded_torch():
-    """Every test starts from the same global torch seed: torch's default seed differs per process, so
-    unseeded ``torch.randn`` inputs would otherwise change from run to run."""
-    import torch
-    torch.manual_seed(0)
-
-
 def pytest_collection_modifyitems(config, items):
-    import os
     if os.environ.get("COMFYUI_ROOT"):
         return
     skip = pytest.mark.skip(reason="ComfyUI tier: set COMFYUI_ROOT to a ComfyUI checkout to run it")
     for item in items:
         if "comfyui" in item.keywords:
             item.add_marker(skip)
+
+
+# ---- helpers ---------------------------------------------------------------------------------------------
+
+def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Relative L2 error of ``a`` against the reference ``b`` (in float64)."""
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return float((a.double() - b.double()).norm() / b.double().norm())
+
+
+def max_rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Largest absolute error of ``a`` relative to the largest magnitude of the reference ``b``."""
+    return float((a.double() - b.double()).abs().max() / b.double().abs().max())
+
+
+class Counting:
+    """Wraps a denoiser ``(x, sigma)`` or a guided one ``(x, sigma, cfg)``: counts its calls and records the
+    batch size (and CFG scale) of each."""
+
+    def __init__(self, denoiser):
+        self.denoiser, self.calls, self.batches, self.cfgs = denoiser, 0, [], []
+
+    def __call__(self, x, sigma, *cfg):
+        self.calls += 1
+        self.batches.append(x.shape[0])
+        self.cfgs.extend(cfg)
+        return self.denoiser(x, sigma, *cfg)
+
+
+def custom_advanced(guider, sampler, sigmas, latent: dict) -> dict:
+    """ComfyUI tier: core SamplerCustomAdvanced with DisableNoise, in-process; returns its output LATENT."""
+    import comfy_harness as harness
+    from comfy_extras import nodes_custom_sampler as custom
+    return harness.call_node(custom.SamplerCustomAdvanced, noise=harness.call_node(custom.DisableNoise)[0],
+                             guider=guider, sampler=sampler, sigmas=sigmas, latent_image=latent)[0]
+
+
+# ---- fixtures --------------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def seeded_torch():
+    """Every test starts from the same global torch seed: torch's default seed differs per process, so
+    unseeded ``torch.randn`` inputs would otherwise change from run to run."""
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def mixture():
+    """A 4-component Gaussian mixture of [4, 8, 8] latents, with its exact denoiser."""
+    from sde_edit.samplers.analytic import GaussianMixture
+    generator = torch.Generator().manual_seed(0)
+    return GaussianMixture(torch.randn(4, 4, 8, 8, generator=generator), [0.3, 0.5, 0.2, 0.4])
+
+
+@pytest.fixture(scope="session")
+def world():
+    """The labelled shape world (32x32, every shape x colour on a 3x3 grid) with its exact denoisers."""
+    from sde_edit.samplers.shape_world import ShapeWorld
+    return ShapeWorld(size=32, grid=3)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import torch
 
 from sde_edit.bench import common, run
 from sde_edit.bench.common import Case, CallCounter, Models, consistent_scenes, foreground, half_mask, score
-from sde_edit.samplers.shape_world import BACKGROUND, COLOURS, Scene, ShapeWorld
+from sde_edit.samplers.shape_world import BACKGROUND, COLOURS, Scene
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,11 +21,6 @@ def one_thread():
     """Thousands of tiny tensor ops: one torch thread is faster on a small machine, several times when loaded."""
     with common.torch_threads(1):
         yield
-
-
-@pytest.fixture(scope="module")
-def world():
-    return ShapeWorld(size=32, grid=3)
 
 
 def colour_of(colour):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import comfy_server
+from conftest import rel_err
 from comfy_server import FLUX_VAE, PACK_NODES, SD2_CKPT, TEST_IMAGE, Graph
 
 pytestmark = pytest.mark.comfyui
@@ -83,11 +84,6 @@ def saved_latent(server, result, node):
     return safetensors.torch.load_file(str(server.output_file(info)))["latent_tensor"]
 
 
-def rel_error(a, b) -> float:
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return float((a.double() - b.double()).norm() / b.double().norm())
-
-
 # SD2: EPS with CFG; Flux: CONST flow, cfg 1 (guidance in the conditioning), simple schedule.
 # ``edit_effect``: the least relative change another target prompt makes on a random latent (the tiny
 # depth-1 Flux reacts weakly to its conditioning: about 7e-4; the tiny SD2 with CFG 5: about 1).
@@ -122,25 +118,31 @@ def composable_graph(setup: dict, target_seed: int, name: str, invert_seed: int 
 
 # ---- (a) schema ----------------------------------------------------------------------------------------
 
-def normalise(entry: dict, live_schedulers: list) -> dict:
-    """Version/install-independent form of an /object_info entry; everything else is compared as is.
+# What the pack's schemas define; ComfyUI adds fields of its own from version to version (api_node,
+# python_module, output_matchtypes, dev_only, essentials_category, has_intermediate_output, multiselect, ...).
+PACK_FIELDS = ("name", "display_name", "description", "category", "output_node", "input", "input_order", "output",
+               "output_name", "output_tooltips", "output_is_list")
+PACK_INPUT_OPTIONS = ("default", "min", "max", "step", "round", "tooltip", "options", "multiline",
+                      "control_after_generate")
 
-    * ``python_module`` is ``custom_nodes.<folder name>``: depends on the install folder, not the pack.
-    * ``output_matchtypes`` (null for the pack) is only serialized from 0.8.0 on; 0.3.64 leaves it out.
+
+def normalise(entry: dict, live_schedulers: list) -> dict:
+    """The fields of an /object_info entry that the pack defines, in a version-independent form.
+
+    * Only ``PACK_FIELDS`` and, per input, its type and the ``PACK_INPUT_OPTIONS`` are kept.
     * ``scheduler`` combo options are ComfyUI's ``SCHEDULER_NAMES``: checked against the live KSampler's
       list, then replaced by a placeholder (a version adding a scheduler is not a pack change).
     """
-    entry = copy.deepcopy(entry)
-    assert entry.get("python_module", "").startswith("custom_nodes."), entry.get("python_module")
-    entry["python_module"] = "custom_nodes.<pack folder>"
-    if entry.get("output_matchtypes", "absent") is None:
-        del entry["output_matchtypes"]
-    for section in entry["input"].values():
+    out = {key: copy.deepcopy(entry[key]) for key in PACK_FIELDS if key in entry}
+    for section in out["input"].values():
+        for name, spec in section.items():
+            options = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+            section[name] = [spec[0], {key: options[key] for key in PACK_INPUT_OPTIONS if key in options}]
         scheduler = section.get("scheduler")
         if scheduler is not None and scheduler[0] == "COMBO":
             assert scheduler[1]["options"] == live_schedulers, scheduler
             scheduler[1]["options"] = "<comfy.samplers.SCHEDULER_NAMES>"
-    return entry
+    return out
 
 
 def test_pack_nodes_in_object_info(server):
@@ -195,12 +197,12 @@ def test_invert_and_replay_with_source_guider_reconstructs(server, kind, latent_
     edited = saved_latent(server, result, n["save_edit"])
     noisy = saved_latent(server, result, n["save_noisy"])
     assert source.shape == ((1, 4, 8, 8) if kind == "sd2" else (1, 16, 8, 8))
-    assert rel_error(reconstruction, source) <= EXACT
+    assert rel_err(reconstruction, source) <= EXACT
     # also against the structure of the latent (image latents are ~1 +- 1e-3: a plain relative error is lax)
-    assert rel_error(reconstruction - source.mean(), source - source.mean()) <= 10 * EXACT
-    assert rel_error(noisy, source) > 0.1  # the start state is noised, not the input
+    assert rel_err(reconstruction - source.mean(), source - source.mean()) <= 10 * EXACT
+    assert rel_err(noisy, source) > 0.1  # the start state is noised, not the input
     if latent_kind == "random":  # a different target really edits
-        assert rel_error(edited, source) > SETUPS[kind]["edit_effect"]
+        assert rel_err(edited, source) > SETUPS[kind]["edit_effect"]
 
 
 # ---- (d) all-in-one node ---------------------------------------------------------------------------------
@@ -226,9 +228,9 @@ def test_cycle_sde_edit_node(server, kind):
              for i, x in enumerate([latent, same.out(0), edit.out(0), composed.out(0)])]
     result = server.queue_prompt(g.prompt)
     source_latent, same_out, edit_out, composed_out = (saved_latent(server, result, s) for s in saves)
-    assert rel_error(same_out, source_latent) <= EXACT
-    assert rel_error(edit_out, source_latent) > setup["edit_effect"]
-    assert rel_error(edit_out, composed_out) <= EXACT
+    assert rel_err(same_out, source_latent) <= EXACT
+    assert rel_err(edit_out, source_latent) > setup["edit_effect"]
+    assert rel_err(edit_out, composed_out) <= EXACT
 
 
 # ---- (e) errors ------------------------------------------------------------------------------------------
@@ -240,6 +242,8 @@ def error_graph(case: str):
     source_guider = guider(g, model, conditioning(g, False, 1), setup["cfg"])
     sigmas = g.node("BasicScheduler", model=model, scheduler="normal", steps=4, denoise=0.6)
     invert_sigmas, replay_sigmas, replay_latent = sigmas, sigmas, latent
+    if case == "latent_channels":  # a Flux-sized latent into the SD model
+        latent = g.node("SDEEditTest_RandomLatent", channels=16, height=8, width=8, seed=11)
     if case == "replay_sigmas":
         replay_sigmas = g.node("BasicScheduler", model=model, scheduler="normal", steps=5, denoise=0.6)
     elif case == "flipped_sigmas":
@@ -257,6 +261,7 @@ def error_graph(case: str):
     ("replay_sigmas", "SamplerCustomAdvanced", "sigmas"),  # inversion and replay schedules differ
     ("flipped_sigmas", "SDEEdit_CycleSDEInvert", "sigmas"),  # ascending schedule
     ("latent_shape", "SamplerCustomAdvanced", "latent"),  # replay on a latent of another size
+    ("latent_channels", "SDEEdit_CycleSDEInvert", "latent"),  # 16 channels into an SD model
 ])
 def test_clear_execution_errors(server, case, failing_node, names):
     result = server.queue_prompt(error_graph(case).prompt, expect_success=False)
@@ -302,5 +307,5 @@ def test_changing_only_the_target_does_not_rerun_the_inversion(server):
 
     edit_first = saved_latent(server, first, n1["save_edit"])
     edit_second = saved_latent(server, second, n2["save_edit"])
-    assert rel_error(edit_second, edit_first) > setup["edit_effect"]  # the new target was used
-    assert rel_error(edit_second, saved_latent(server, second, save_fresh)) <= EXACT
+    assert rel_err(edit_second, edit_first) > setup["edit_effect"]  # the new target was used
+    assert rel_err(edit_second, saved_latent(server, second, save_fresh)) <= EXACT

@@ -10,8 +10,9 @@ from the pack snapshot + 0.8.0 core schemas), then the heavy loaders are swapped
 * LoadImage -> the fixture's 64x64 test image; BasicScheduler steps are cut to 5 (CPU time), as are the
   all-in-one nodes' steps; SDE-Drag's points are moved inside the 64x64 image.
 
-Asserted: the prompt runs to success and every image node writes its image (SaveImage to output/,
-PreviewImage to temp/), decoded at the input's size.
+Asserted: the prompt runs to success with no node served from ComfyUI's cache (the server's cache is
+dropped first: several workflows share their tiny stand-ins), and every image node writes its image
+(SaveImage to output/, PreviewImage to temp/), decoded at the input's size.
 """
 from __future__ import annotations
 
@@ -85,8 +86,10 @@ def test_example_workflow_runs(server, object_info, name):
 
     workflow = json.loads((wt.WORKFLOW_DIR / name).read_text())
     prompt = tiny_prompt(wt.ui_to_api(workflow, object_info))
+    server.free_cache()
     result = server.queue_prompt(prompt)
     assert result.status == "success"
+    assert result.message("execution_cached")["nodes"] == [], "nodes served from the cache ran nothing"
     image_nodes = {node_id: node["class_type"] for node_id, node in prompt.items()
                    if node["class_type"] in ("SaveImage", "PreviewImage")}
     assert "SaveImage" in image_nodes.values()

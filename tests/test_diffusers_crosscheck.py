@@ -23,6 +23,7 @@ DDIMScheduler = diffusers.DDIMScheduler
 DDPMScheduler = diffusers.DDPMScheduler
 FlowMatchEulerDiscreteScheduler = diffusers.FlowMatchEulerDiscreteScheduler
 
+from conftest import max_rel_err
 from sde_edit.samplers import EPS, FLOW
 
 SHAPE = (2, 4, 8, 8)
@@ -32,10 +33,6 @@ TOL = {"float32": 1e-6, "float64": 1e-12}
 # last, short steps (t=10 -> 0: abar 0.9904 -> 0.9991, condition ~115), which costs diffusers itself ~3e-6
 # relative; the float64-table run of the same test shows the algebra agrees to 1e-12.
 DDPM_TOL = {"float32": 1e-5, "float64": 1e-12}
-
-
-def rel_err(ours: torch.Tensor, ref: torch.Tensor) -> float:
-    return ((ours.double() - ref.double()).abs().max() / ref.double().abs().max()).item()
 
 
 def sigma_of(alpha_cumprod) -> float:
@@ -103,7 +100,7 @@ def test_ddim_step_matches_diffusers(eta, prediction_type, set_alpha_to_one, tab
         ref = sched.step(out, t, x_vp, eta=eta, variance_noise=w).prev_sample
         assert ref.dtype == torch.float64
         ours = ours_vp_step(x_vp, out, sigma_t, sigma_s, eta, w, prediction_type)
-        err = rel_err(ours, ref)
+        err = max_rel_err(ours, ref)
         assert err <= tol, f"t={t} -> {prev}: relative error {err:.3e} > {tol:g}"
 
         # Near miss 1: the neighbouring noise level (off-by-one timestep, or the other final-alpha
@@ -112,13 +109,13 @@ def test_ddim_step_matches_diffusers(eta, prediction_type, set_alpha_to_one, tab
             wrong_s = sigma_of(sched.alphas_cumprod[prev + 1])
         else:
             wrong_s = sigma_of(sched.alphas_cumprod[0]) if set_alpha_to_one else 0.0
-        miss = rel_err(ours_vp_step(x_vp, out, sigma_t, wrong_s, eta, w, prediction_type), ref)
+        miss = max_rel_err(ours_vp_step(x_vp, out, sigma_t, wrong_s, eta, w, prediction_type), ref)
         assert miss > 10 * tol, f"t={t}: an off-by-one noise level is not detected ({miss:.3e})"
         # Near miss 2: the noise term must matter when eta > 0 and the step really lowers the noise.
         # (With set_alpha_to_one=False the last step goes from abar[0] to final_alpha = abar[0]: a step
         # of zero length, zero variance, whose output is the input; ours reproduces that too.)
         if eta > 0 and 0 < sigma_s < sigma_t:
-            miss = rel_err(ours_vp_step(x_vp, out, sigma_t, sigma_s, eta, torch.zeros_like(w), prediction_type), ref)
+            miss = max_rel_err(ours_vp_step(x_vp, out, sigma_t, sigma_s, eta, torch.zeros_like(w), prediction_type), ref)
             assert miss > 1e-3, f"t={t}: the noise term is not exercised ({miss:.3e})"
         checked += 1
     assert checked == steps
@@ -132,7 +129,7 @@ def test_ddim_eta_changes_the_step():
     x_vp, out, w = (torch.randn(SHAPE, generator=gen, dtype=torch.float64) for _ in range(3))
     a = sched.step(out, 500, x_vp, eta=0.3, variance_noise=w).prev_sample
     b = sched.step(out, 500, x_vp, eta=1.0, variance_noise=w).prev_sample
-    assert rel_err(a, b) > 1e-2
+    assert max_rel_err(a, b) > 1e-2
 
 
 # --------------------------------------------------------------------------------------------- DDPM
@@ -170,7 +167,7 @@ def test_ddpm_step_is_ddim_eta_one(prediction_type, table):
             w_1 = w_2 = torch.zeros_like(w_1)
 
         ours = ours_vp_step(x_vp, out, sigma_t, sigma_s, 1.0, w_1, prediction_type)
-        err = rel_err(ours, ref_1)
+        err = max_rel_err(ours, ref_1)
         assert err <= tol, f"t={t} -> {prev}: relative error {err:.3e} > {tol:g}"
 
         # Mean and std separately (VP units): ref = mean_vp + std_vp * w.
@@ -182,17 +179,17 @@ def test_ddpm_step_is_ddim_eta_one(prediction_type, table):
             diffusers_std = ((ref_1 - ref_2) / (w_1 - w_2)).median().item()
             assert abs(diffusers_std - std_vp) <= 1e-5 * std_vp, (t, diffusers_std, std_vp)
             assert std_vp > 1e-3
-        assert rel_err(to_vp(mean, sigma_s), ref_1 - std_vp * w_1) <= tol
+        assert max_rel_err(to_vp(mean, sigma_s), ref_1 - std_vp * w_1) <= tol
 
         # Our posterior() (another code path: c_xt x_t + c_x0 x0) agrees as well.
         if sigma_s > 0:
             c_xt, c_x0, post_std = EPS.posterior(sigma_t, sigma_s)
             assert post_std == pytest.approx(std, rel=1e-12)
-            assert rel_err(to_vp(c_xt * x + c_x0 * x0_hat, sigma_s), ref_1 - std_vp * w_1) <= tol
+            assert max_rel_err(to_vp(c_xt * x + c_x0 * x0_hat, sigma_s), ref_1 - std_vp * w_1) <= tol
 
         # Near miss: eta = 0.9 instead of 1 must be detected where there is noise.
         if t > 0 and prev >= 0:
-            miss = rel_err(ours_vp_step(x_vp, out, sigma_t, sigma_s, 0.9, w_1, prediction_type), ref_1)
+            miss = max_rel_err(ours_vp_step(x_vp, out, sigma_t, sigma_s, 0.9, w_1, prediction_type), ref_1)
             assert miss > 10 * tol
 
 
@@ -220,13 +217,13 @@ def test_flow_match_euler_is_flow_ddim_eta_zero(shift):
         x0_hat = xd - sigma_t * vd
         mean, std = FLOW.ddim_mean(xd, x0_hat, sigma_t, sigma_s, 0.0)
         assert std == 0.0
-        err = rel_err(mean, ref)
+        err = max_rel_err(mean, ref)
         assert err <= tol, f"step {i} ({sigma_t:.4f} -> {sigma_s:.4f}): relative error {err:.3e} > {tol:g}"
 
         # Near misses: a slightly wrong target level, and the stochastic (eta = 0.3) mean, must fail.
         wrong, _ = FLOW.ddim_mean(xd, x0_hat, sigma_t, sigma_s + 1e-3, 0.0)
-        assert rel_err(wrong, ref) > 10 * tol
+        assert max_rel_err(wrong, ref) > 10 * tol
         if sigma_s > 0:
             wrong, _ = FLOW.ddim_mean(xd, x0_hat, sigma_t, sigma_s, 0.3)
-            assert rel_err(wrong, ref) > 10 * tol
+            assert max_rel_err(wrong, ref) > 10 * tol
     assert sched.step_index == steps

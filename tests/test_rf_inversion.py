@@ -1,20 +1,15 @@
 """Core tier: RF-Inversion (controlled forward/reverse flows, rectified stochastic sampler) on exact denoisers."""
-
 import pytest
 import torch
 
+from conftest import rel_err
 from sde_edit.samplers import EPS, FLOW, InputError
 from sde_edit.samplers.analytic import cfg_denoiser, gaussian
+from sde_edit.samplers.engine import ddim_invert
 from sde_edit.samplers.rf_inversion import eta_schedule, rf_edit, rf_invert
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
-from sde_edit.samplers.shape_world import ShapeWorld
-from sde_edit.samplers.engine import ddim_invert
 
 SCHEDULES = {"eps": (EPS, sd_uniform_schedule), "flow": (FLOW, lambda steps: flow_schedule(steps, shift=3.0))}
-
-
-def rel_err(a, b):
-    return float((a - b).norm() / b.norm())
 
 
 @pytest.fixture(scope="module")
@@ -235,11 +230,10 @@ def recolour_rate(world, param, sigmas, cases, gamma, eta, eta_stop=None, stocha
 
 
 @pytest.mark.parametrize("name", ["eps", "flow"])
-def test_colour_edit_keeps_shape_and_position(name, capsys):
+def test_colour_edit_keeps_shape_and_position(world, name, capsys):
     """The exact empirical model inverts a training image (gamma = 0) to a noise far from N(0, I) (std ~0.03:
     the paper's atypical noise), from which the target colour still decodes; gamma = 0.5 gives typical noise
     and the eta window restores the structure."""
-    world = ShapeWorld(size=32, grid=3)
     param, schedule = SCHEDULES[name]
     sigmas = schedule(RECOLOUR_STEPS)
     cases = world.recolour_cases(20)

@@ -4,6 +4,8 @@ import os
 import pytest
 import torch
 
+from conftest import custom_advanced, rel_err
+
 pytestmark = pytest.mark.comfyui
 
 if os.environ.get("COMFYUI_ROOT"):
@@ -12,14 +14,12 @@ if os.environ.get("COMFYUI_ROOT"):
     harness.import_comfyui()
     from comfy_extras import nodes_custom_sampler as custom
 
-    from sde_edit.nodes import sync_sde
+    from sde_edit.nodes import sde_inpaint, sync_sde
     from sde_edit.samplers import InputError
 
 
 def run_sampler(guider, sampler, sigmas, latent):
-    noise = harness.call_node(custom.DisableNoise)[0]
-    return harness.call_node(custom.SamplerCustomAdvanced, noise=noise, guider=guider, sampler=sampler,
-                             sigmas=sigmas, latent_image=latent)[0]["samples"]
+    return custom_advanced(guider, sampler, sigmas, latent)["samples"]
 
 
 def sync_guider(model, source, target, cfg, **negatives):
@@ -40,9 +40,9 @@ def test_flux_same_prompt_is_exact_and_edits_differ(discretisation):
     sampler = harness.call_node(sync_sde.SyncSDESamplerNode, discretisation=discretisation, seed=3)[0]
     source, target = harness.flux_conditioning(0), harness.flux_conditioning(1)
     same = run_sampler(sync_guider(flux, source, source, 1.0), sampler, sigmas, latent)
-    assert harness.rel_err(same, latent["samples"]) <= 1e-5
+    assert rel_err(same, latent["samples"]) <= 1e-5
     edited = run_sampler(sync_guider(flux, source, target, 1.0), sampler, sigmas, latent)
-    assert harness.rel_err(edited, latent["samples"]) > 1e-5
+    assert rel_err(edited, latent["samples"]) > 1e-5
 
 
 def test_two_forward_passes_per_step_and_true_cfg_negative_takes_effect(sd_model):
@@ -56,7 +56,7 @@ def test_two_forward_passes_per_step_and_true_cfg_negative_takes_effect(sd_model
     negative = harness.sd2_conditioning(7)
     with_negative = run_sampler(sync_guider(counter.model, source, target, 5.0, target_negative=negative),
                                 sampler, sigmas, latent)
-    assert harness.rel_err(with_negative, plain) > 1e-3
+    assert rel_err(with_negative, plain) > 1e-3
 
 
 def test_sync_sampler_needs_the_sync_guider(sd_model):
@@ -80,11 +80,11 @@ def test_all_in_one_with_mask(sd_model):
                 steps=6, start_step=2, source_cfg=4.0, target_cfg=4.0, scheduler="normal", discretisation="ddpm",
                 seed=1)
     same = harness.call_node(sync_sde.SyncSDEEdit, target=harness.sd2_conditioning(0), **args)[0]["samples"]
-    assert harness.rel_err(same, samples) <= 1e-5
+    assert rel_err(same, samples) <= 1e-5
     edited = harness.call_node(sync_sde.SyncSDEEdit, target=harness.sd2_conditioning(1), **args)[0]["samples"]
     outside = (mask == 0).expand_as(samples[0])[None]
-    assert harness.rel_err(edited[outside], samples[outside]) <= 1e-5
-    assert harness.rel_err(edited[~outside], samples[~outside]) > 1e-3
+    assert rel_err(edited[outside], samples[outside]) <= 1e-5
+    assert rel_err(edited[~outside], samples[~outside]) > 1e-3
     with pytest.raises(InputError, match=r"start_step: must lie in \[0, 5\]"):
         harness.call_node(sync_sde.SyncSDEEdit, target=harness.sd2_conditioning(1), **{**args, "start_step": 6})
 
@@ -97,10 +97,10 @@ def test_inpaint_sampler_keeps_the_unmasked_area(sd_model, eta):
     guider = harness.call_node(custom.CFGGuider, model=sd_model, positive=harness.sd2_conditioning(0),
                                negative=harness.sd2_conditioning(1), cfg=3.0)[0]
     sigmas = split_sigmas(sd_model, "normal", 5, 0)
-    sampler = harness.call_node(sync_sde.SDEInpaintSamplerNode, eta=eta, seed=0)[0]
+    sampler = harness.call_node(sde_inpaint.SDEInpaintSamplerNode, eta=eta, seed=0)[0]
     out = run_sampler(guider, sampler, sigmas, {"samples": samples, "noise_mask": mask})
-    assert harness.rel_err(out[..., 4:], samples[..., 4:]) <= 1e-5
-    assert harness.rel_err(out[..., :4], samples[..., :4]) > 1e-2
+    assert rel_err(out[..., 4:], samples[..., 4:]) <= 1e-5
+    assert rel_err(out[..., :4], samples[..., :4]) > 1e-2
     with pytest.raises(InputError, match="latent: the SDE inpainting sampler needs a noise_mask"):
         run_sampler(guider, sampler, sigmas, {"samples": samples})
 
@@ -115,6 +115,6 @@ def test_differential_diffusion_is_refused_by_name(sd_model):
     mask[:, :, :4] = 1.0
     guider = harness.call_node(custom.CFGGuider, model=patched, positive=harness.sd2_conditioning(0),
                                negative=harness.sd2_conditioning(1), cfg=3.0)[0]
-    sampler = harness.call_node(sync_sde.SDEInpaintSamplerNode, eta=1.0, seed=0)[0]
+    sampler = harness.call_node(sde_inpaint.SDEInpaintSamplerNode, eta=1.0, seed=0)[0]
     with pytest.raises(InputError, match=r"model: a per-step mask patch \(Differential Diffusion\)"):
         run_sampler(guider, sampler, split_sigmas(patched, "normal", 5, 0), {"samples": samples, "noise_mask": mask})

@@ -1,38 +1,22 @@
 """Core tier: SDE-Drag planning, copy-and-paste, CFG ramp, exactness outside the mask, success on the shape world."""
-
 import pytest
 import torch
 
+from conftest import Counting
 from sde_edit.samplers import EPS, FLOW, InputError
 from sde_edit.samplers.analytic import cfg_denoiser
 from sde_edit.samplers.sde_drag import (DragSettings, cfg_ramp, copy_and_paste, parse_drag_points, pixels_to_cells,
-                                    plan_subdrags, sde_drag)
+                                        plan_subdrags, sde_drag)
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
-from sde_edit.samplers.shape_world import Scene, ShapeWorld
+from sde_edit.samplers.shape_world import Scene
 
 PARAMS = {"eps": (EPS, sd_uniform_schedule(12, 0.6)), "flow": (FLOW, flow_schedule(12, 0.6))}
-
-
-@pytest.fixture(scope="module")
-def world():
-    return ShapeWorld(size=32, grid=3)
 
 
 def class_guided(world, scene, param):
     conditional = world.mixture(shape=scene.shape, colour=scene.colour).denoiser(param)
     unconditional = world.mixture().denoiser(param)
     return lambda x, sigma, cfg: cfg_denoiser(conditional, unconditional, cfg)(x, sigma)
-
-
-class CountingGuided:
-    def __init__(self, guided):
-        self.guided, self.calls, self.batches, self.cfgs = guided, 0, [], []
-
-    def __call__(self, x, sigma, cfg):
-        self.calls += 1
-        self.batches.append(x.shape[0])
-        self.cfgs.append(cfg)
-        return self.guided(x, sigma, cfg)
 
 
 def test_parse_drag_points_and_latent_cells():
@@ -98,7 +82,7 @@ def test_cfg_ramp_rises_to_cfg_at_t0():
 def test_one_batched_call_per_step_and_subdrag(world, name):
     param, sigmas = PARAMS[name]
     scene = Scene("circle", "red", 1, 1)
-    counter = CountingGuided(class_guided(world, scene, param))
+    counter = Counting(class_guided(world, scene, param))
     steps = len(sigmas) - 1
     sde_drag(counter, world.image(scene)[None].float(), sigmas, param, [((15, 15), (15, 9)), ((15, 15), (21, 15))],
              settings=DragSettings(subdrag_step=2.0), seed=0)

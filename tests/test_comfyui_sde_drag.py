@@ -5,6 +5,8 @@ import os
 import pytest
 import torch
 
+from conftest import custom_advanced, rel_err
+
 pytestmark = pytest.mark.comfyui
 
 if os.environ.get("COMFYUI_ROOT"):
@@ -59,9 +61,7 @@ def test_sampler_node_with_sampler_custom_advanced_and_flux():
     sigmas = harness.call_node(custom.BasicScheduler, model=flux, scheduler="simple", steps=4, denoise=0.6)[0]
     sampler = harness.call_node(sde_drag.SDEDragSamplerNode, drag_points=POINTS, alpha=1.1, beta=0.3, window=2,
                                 subdrag_step=8.0, seed=1, eta=1.0)[0]
-    noise = harness.call_node(custom.DisableNoise)[0]
-    out = harness.call_node(custom.SamplerCustomAdvanced, noise=noise, guider=guider, sampler=sampler,
-                            sigmas=sigmas, latent_image=latent)[0]["samples"]
+    out = custom_advanced(guider, sampler, sigmas, latent)["samples"]
     assert out.shape == latent["samples"].shape and torch.isfinite(out).all()
     assert guider.cfg == 2.0  # the per-step CFG ramp is undone afterwards
 
@@ -170,7 +170,7 @@ def test_core_train_lora_feeds_the_schedule(sd_model):
                                  t0=0.6, strength_at_t0=0.5, keyframes=10)[0]
     with_lora = drag(sd_model, latent, positive=positive)["samples"]
     without = drag(sd_model, latent)["samples"]
-    assert torch.isfinite(with_lora).all() and harness.rel_err(with_lora, without) > 1e-6
+    assert torch.isfinite(with_lora).all() and rel_err(with_lora, without) > 1e-6
 
 
 def test_vae_downscale_places_points_for_16x_vaes(sd_model):
@@ -189,10 +189,8 @@ def test_vae_downscale_places_points_for_16x_vaes(sd_model):
         drag(sd_model, latent, points=points, image=image)
     beyond = json.dumps({"pairs": [{"source": [8, 8], "target": [40, 8]}]})
     with pytest.raises(InputError, match=r"pair 1 target \(40, 8\) lies outside the 32x32 image"):
-        harness.call_node(custom.SamplerCustomAdvanced, noise=harness.call_node(custom.DisableNoise)[0],
-                          guider=harness.call_node(custom.CFGGuider, model=sd_model,
-                                                   positive=harness.sd2_conditioning(0),
-                                                   negative=harness.sd2_conditioning(1), cfg=2.0)[0],
-                          sampler=harness.call_node(sde_drag.SDEDragSamplerNode, drag_points=beyond, alpha=1.1,
-                                                    beta=0.3, window=1, subdrag_step=2.0, seed=0, eta=1.0)[0],
-                          sigmas=torch.tensor([2.0, 0.5, 0.0]), latent_image=latent)
+        custom_advanced(harness.call_node(custom.CFGGuider, model=sd_model, positive=harness.sd2_conditioning(0),
+                                          negative=harness.sd2_conditioning(1), cfg=2.0)[0],
+                        harness.call_node(sde_drag.SDEDragSamplerNode, drag_points=beyond, alpha=1.1, beta=0.3,
+                                          window=1, subdrag_step=2.0, seed=0, eta=1.0)[0],
+                        torch.tensor([2.0, 0.5, 0.0]), latent)

@@ -4,6 +4,8 @@ import os
 import pytest
 import torch
 
+from conftest import custom_advanced, rel_err
+
 pytestmark = pytest.mark.comfyui
 
 if os.environ.get("COMFYUI_ROOT"):
@@ -49,9 +51,7 @@ def invert(g, sigmas, latent, seed=7, eta=1.0):
 
 def replay(g, sigmas, latent, trajectory, start_latent=None):
     sampler = harness.call_node(cycle_sde.CycleSDESampler, trajectory=trajectory, start_latent=start_latent)[0]
-    noise = harness.call_node(custom.DisableNoise)[0]
-    return harness.call_node(custom.SamplerCustomAdvanced, noise=noise, guider=g, sampler=sampler,
-                             sigmas=sigmas, latent_image=latent)[0]
+    return custom_advanced(g, sampler, sigmas, latent)
 
 
 @pytest.mark.parametrize("cfg", [1.0, 7.5])
@@ -67,7 +67,7 @@ def test_node_path_reconstruction_is_exact(kind, eta, cfg, sd_model, flux_model)
     out = replay(guider(model, source, negative, cfg), sigmas, latent, trajectory)
     assert trajectory.states.device.type == "cpu"
     assert noisy["samples"].shape == latent["samples"].shape
-    assert harness.rel_err(out["samples"], latent["samples"]) <= 1e-5
+    assert rel_err(out["samples"], latent["samples"]) <= 1e-5
 
 
 @pytest.mark.parametrize("kind", ["sd", "flux"])
@@ -76,7 +76,7 @@ def test_ode_baseline_error_through_nodes(kind, sd_model, flux_model, capsys):
     sigmas = sigmas_for(model, scheduler)
     latent = {"samples": torch.randn(1, channels, 8, 8, generator=torch.Generator().manual_seed(3))}
     trajectory, _ = invert(guider(model, source, negative, 1.0), sigmas, latent, eta=0.0)
-    error = harness.rel_err(replay(guider(model, source, negative, 1.0), sigmas, latent, trajectory)["samples"],
+    error = rel_err(replay(guider(model, source, negative, 1.0), sigmas, latent, trajectory)["samples"],
                     latent["samples"])
     with capsys.disabled():
         print(f"\n[ODE baseline through ComfyUI, tiny {kind}] relative reconstruction error {error:.3g}")
@@ -106,8 +106,8 @@ def test_noise_mask_keeps_the_rest_of_the_source(sd_model):
     out = replay(guider(model, target, negative, 5.0), sigmas, {"samples": samples, "noise_mask": mask},
                  trajectory)["samples"]
     outside = (mask == 0).expand_as(samples[0])[None]
-    assert harness.rel_err(out[outside], samples[outside]) <= 1e-5
-    assert harness.rel_err(out[~outside], samples[~outside]) > 1e-2
+    assert rel_err(out[outside], samples[outside]) <= 1e-5
+    assert rel_err(out[~outside], samples[~outside]) > 1e-2
 
 
 def test_edited_start_latent_is_used(sd_model):
@@ -116,10 +116,10 @@ def test_edited_start_latent_is_used(sd_model):
     latent = {"samples": torch.randn(1, 4, 8, 8)}
     trajectory, noisy = invert(guider(model, source, negative, 1.0), sigmas, latent)
     same = replay(guider(model, source, negative, 1.0), sigmas, latent, trajectory, start_latent=noisy)
-    assert harness.rel_err(same["samples"], latent["samples"]) <= 1e-5
+    assert rel_err(same["samples"], latent["samples"]) <= 1e-5
     edited = {"samples": noisy["samples"].flip(-1)}
     moved = replay(guider(model, source, negative, 1.0), sigmas, latent, trajectory, start_latent=edited)
-    assert harness.rel_err(moved["samples"], latent["samples"]) > 1e-2
+    assert rel_err(moved["samples"], latent["samples"]) > 1e-2
 
 
 def test_all_in_one_edit(sd_model):
@@ -127,11 +127,11 @@ def test_all_in_one_edit(sd_model):
     latent = {"samples": torch.randn(2, 4, 8, 8)}
     args = dict(model=model, latent=latent, steps=5, t0=0.7, cfg=6.0, scheduler="normal", seed=1, eta=1.0)
     same, trajectory = harness.call_node(cycle_sde.CycleSDEEdit, source=source, target=source, **args)
-    assert harness.rel_err(same["samples"], latent["samples"]) <= 1e-5
+    assert rel_err(same["samples"], latent["samples"]) <= 1e-5
     assert trajectory.steps == 5
     edited, _ = harness.call_node(cycle_sde.CycleSDEEdit, source=source, target=target, **args)
     again, _ = harness.call_node(cycle_sde.CycleSDEEdit, source=source, target=target, **args)
-    assert harness.rel_err(edited["samples"], latent["samples"]) > 1e-2
+    assert rel_err(edited["samples"], latent["samples"]) > 1e-2
     assert torch.equal(edited["samples"], again["samples"])
 
 
@@ -153,7 +153,7 @@ def test_clear_errors(sd_model, flux_model):
     with pytest.raises(InputError, match="latent: contains NaN"):
         invert(guider(model, source, negative, 1.0), sigmas, bad)
     flux, flux_source, _, flux_negative, _, _ = family("flux", None, flux_model)
-    with pytest.raises(InputError, match="trajectory was recorded with a eps model"):
+    with pytest.raises(InputError, match="trajectory was recorded with an eps model"):
         replay(guider(flux, flux_source, flux_negative, 1.0), sigmas, {"samples": torch.randn(1, 4, 8, 8)},
                trajectory)
 

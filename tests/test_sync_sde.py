@@ -1,37 +1,15 @@
-"""Core tier: sync-SDE (both discretisations) and SDE/ODE inpainting on exact analytic denoisers."""
-import random
-
+"""Core tier: sync-SDE (Zhang & Scott 2509.24223, both discretisations) on exact analytic denoisers."""
 import pytest
 import torch
 
+from conftest import Counting
 from sde_edit.samplers import EPS, FLOW, InputError, cycle_sde_invert, cycle_sde_replay
-from sde_edit.samplers.analytic import GaussianMixture, cfg_denoiser
-from sde_edit.samplers.sde_inpaint import sde_inpaint
-from sde_edit.samplers.sync_sde import sync_sde
+from sde_edit.samplers.analytic import cfg_denoiser
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
-from sde_edit.samplers.shape_world import ShapeWorld
+from sde_edit.samplers.sync_sde import sync_sde
 
 PARAMS = {"eps": (EPS, sd_uniform_schedule(20, 0.7)), "flow": (FLOW, flow_schedule(20, 0.7))}
 DISCRETISATIONS = {"eps": ["ddpm"], "flow": ["ddpm", "rectified"]}
-
-
-class Counting:
-    def __init__(self, denoiser):
-        self.denoiser, self.calls = denoiser, 0
-
-    def __call__(self, x, sigma):
-        self.calls += 1
-        return self.denoiser(x, sigma)
-
-
-@pytest.fixture(scope="module")
-def world():
-    return ShapeWorld(size=32, grid=3)
-
-
-@pytest.fixture(scope="module")
-def mixture():
-    return GaussianMixture(torch.randn(4, 4, 8, 8, generator=torch.Generator().manual_seed(0)), [0.3, 0.5, 0.2, 0.4])
 
 
 def colour_denoiser(world, colour, param, cfg=3.0):
@@ -109,32 +87,6 @@ def test_colour_edit_keeps_shape_and_position(world, name, capsys):
         assert rates[discretisation] >= 0.8
 
 
-def test_sde_inpainting_is_closer_to_valid_images_than_ode(world, capsys):
-    """Inpaint the left half of shape-world scenes (no prompt) with the same step count; the metric is the
-    RMS distance of the result to the nearest scene of the data set."""
-    rng = random.Random(0)
-    mask = torch.zeros(1, 1, 32, 32)
-    mask[..., :, :16] = 1.0
-    report = []
-    for name, steps in [("eps", 10), ("flow", 10)]:
-        param = PARAMS[name][0]
-        sigmas = sd_uniform_schedule(steps) if name == "eps" else flow_schedule(steps)
-        scenes = [rng.choice(world.scenes) for _ in range(20)]
-        distance = {}
-        for eta in (1.0, 0.0):
-            distances = []
-            for seed, scene in enumerate(scenes):
-                out = sde_inpaint(world.mixture().denoiser(param), world.image(scene)[None].float(), sigmas, param,
-                                  mask, eta=eta, seed=seed)
-                assert torch.equal(out[..., 16:], world.image(scene)[None, ..., 16:].float())
-                distances.append(world.nearest(out[0])[1])
-            distance[eta] = sum(distances) / len(distances)
-        report.append(f"{name}: SDE {distance[1.0]:.4f} vs ODE {distance[0.0]:.4f}")
-        assert distance[1.0] < distance[0.0]
-    with capsys.disabled():
-        print("\n[inpainting, mean distance to the nearest valid image, 10 steps, 20 cases] " + "; ".join(report))
-
-
 def test_errors_are_named(mixture):
     x0 = torch.randn(1, 4, 8, 8)
     denoiser = mixture.denoiser(EPS)
@@ -144,11 +96,5 @@ def test_errors_are_named(mixture):
         sync_sde(denoiser, denoiser, x0, flow_schedule(10), FLOW, discretisation="rectified")
     with pytest.raises(InputError, match="discretisation: 'euler' is not one of"):
         sync_sde(denoiser, denoiser, x0, PARAMS["eps"][1], EPS, discretisation="euler")
-    with pytest.raises(InputError, match="mask: inpainting needs a mask"):
-        sde_inpaint(denoiser, x0, PARAMS["eps"][1], EPS, None)
-    with pytest.raises(InputError, match="mask: shape"):
-        sde_inpaint(denoiser, x0, PARAMS["eps"][1], EPS, torch.ones(1, 1, 4, 8))
-    with pytest.raises(InputError, match="mask: nothing is editable .* An unpainted LoadImage mask is all 0"):
-        sde_inpaint(denoiser, x0, PARAMS["eps"][1], EPS, torch.zeros(1, 1, 8, 8))
     with pytest.raises(InputError, match="mask: nothing is editable"):
         sync_sde(denoiser, denoiser, x0, PARAMS["eps"][1], EPS, mask=torch.zeros(1, 1, 8, 8))

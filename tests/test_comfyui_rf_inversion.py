@@ -4,6 +4,8 @@ import os
 import pytest
 import torch
 
+from conftest import custom_advanced, rel_err
+
 pytestmark = pytest.mark.comfyui
 
 if os.environ.get("COMFYUI_ROOT"):
@@ -17,9 +19,7 @@ if os.environ.get("COMFYUI_ROOT"):
 
 
 def run(guider, sampler, sigmas, latent):
-    noise = harness.call_node(custom.DisableNoise)[0]
-    return harness.call_node(custom.SamplerCustomAdvanced, noise=noise, guider=guider, sampler=sampler,
-                             sigmas=sigmas, latent_image=latent)[0]["samples"]
+    return custom_advanced(guider, sampler, sigmas, latent)["samples"]
 
 
 def flux_guider(model, seed, guidance=3.5):
@@ -40,9 +40,9 @@ def test_forward_from_sigma_one_without_patches_and_exact_limits(flux_model):
     inverted = run(flux_guider(flux_model, 0, guidance=0.0), forward, sigmas, source)
     assert torch.isfinite(inverted).all()
     y1 = torch.randn(inverted.shape, generator=torch.Generator().manual_seed(5))
-    assert harness.rel_err(flux_model.model.process_latent_in(inverted), y1) <= 1e-5  # gamma = 1 lands on y1
+    assert rel_err(flux_model.model.process_latent_in(inverted), y1) <= 1e-5  # gamma = 1 lands on y1
     back = run(flux_guider(flux_model, 1), reverse_sampler(source, eta=1.0), sigmas, {"samples": inverted})
-    assert harness.rel_err(back, source["samples"]) <= 1e-5  # eta = 1 everywhere lands on the source
+    assert rel_err(back, source["samples"]) <= 1e-5  # eta = 1 everywhere lands on the source
 
 
 def test_plain_inversion_error_shrinks_with_steps(flux_model, capsys):
@@ -53,7 +53,7 @@ def test_plain_inversion_error_shrinks_with_steps(flux_model, capsys):
         forward = harness.call_node(rf_inversion.RFInversionForwardSamplerNode, gamma=0.0, seed=0)[0]
         inverted = run(flux_guider(flux_model, 0), forward, sigmas, source)
         back = run(flux_guider(flux_model, 0), reverse_sampler(source, eta=0.0), sigmas, {"samples": inverted})
-        errors[steps] = harness.rel_err(back, source["samples"])
+        errors[steps] = rel_err(back, source["samples"])
     with capsys.disabled():
         print(f"\n[RF-Inversion gamma=0 eta=0 through ComfyUI, tiny flux] relative error {errors}")
     assert errors[24] < errors[6]
@@ -73,7 +73,7 @@ def test_all_in_one_with_presets(kind, flux_model, sd_model):
         assert torch.isfinite(noise["samples"]).all()
     whole = dict(args, eta=1.0, eta_stop=8)
     edited, _ = harness.call_node(rf_inversion.RFInversionEdit, preset="custom", **whole)
-    assert harness.rel_err(edited["samples"], latent["samples"]) <= 1e-5
+    assert rel_err(edited["samples"], latent["samples"]) <= 1e-5
     stochastic, _ = harness.call_node(rf_inversion.RFInversionEdit, preset="custom", **dict(args, stochastic=True))
     assert torch.isfinite(stochastic["samples"]).all()
 
@@ -123,9 +123,7 @@ def test_noise_mask_keeps_the_source_outside(flux_model, composable):
     if composable:
         sigmas = harness.call_node(custom.BasicScheduler, model=flux_model, scheduler="simple", steps=6, denoise=1.0)[0]
         forward = harness.call_node(rf_inversion.RFInversionForwardSamplerNode, gamma=0.5, seed=5)[0]
-        inverted = harness.call_node(custom.SamplerCustomAdvanced, noise=harness.call_node(custom.DisableNoise)[0],
-                                     guider=flux_guider(flux_model, 0, guidance=0.0), sampler=forward,
-                                     sigmas=sigmas, latent_image=latent)[0]
+        inverted = custom_advanced(flux_guider(flux_model, 0, guidance=0.0), forward, sigmas, latent)
         assert "noise_mask" in inverted  # SamplerCustomAdvanced carries the mask on to the reverse pass
         edited = run(flux_guider(flux_model, 1), reverse_sampler(latent, eta=0.5, stop=3), sigmas, inverted)
     else:

@@ -1,0 +1,172 @@
+"""Core tier: Cycle-SDE inversion and replay (Nie et al. 2311.01410, Eqs. 6-8) against exact (analytic) denoisers."""
+import math
+
+import pytest
+import torch
+
+from conftest import Counting, rel_err
+from sde_edit.samplers import EPS, FLOW, InputError, cycle_sde_invert, cycle_sde_replay
+from sde_edit.samplers.analytic import cfg_denoiser, gaussian
+from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
+from sde_edit.samplers.shape_world import ShapeWorld
+
+PARAMS = {"eps": (EPS, sd_uniform_schedule(20)), "flow": (FLOW, flow_schedule(20, shift=3.0))}
+
+
+def guided(mixture, param, cfg, labels=(0, 1)):
+    conditional = mixture.subset(torch.tensor([i in labels for i in range(4)])).denoiser(param)
+    return cfg_denoiser(conditional, mixture.denoiser(param), cfg)
+
+
+# --- exact Cycle-SDE reconstruction ------------------------------------------------------------
+
+@pytest.mark.parametrize("cfg", [1.0, 7.5])
+@pytest.mark.parametrize("eta", [0.3, 1.0])
+@pytest.mark.parametrize("name", ["eps", "flow"])
+def test_cycle_sde_reconstruction_is_exact(mixture, name, eta, cfg):
+    param, sigmas = PARAMS[name]
+    denoiser = guided(mixture, param, cfg)
+    x0 = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(5))
+    trajectory = cycle_sde_invert(denoiser, x0, sigmas, param, eta=eta, seed=11)
+    out = cycle_sde_replay(denoiser, trajectory)
+    assert rel_err(out, x0) <= 1e-5
+    assert torch.equal(out, x0)  # the deviation form makes it bit-exact
+
+
+@pytest.mark.parametrize("name", ["eps", "flow"])
+def test_ode_baseline_error_is_reported(mixture, name, capsys):
+    param, sigmas = PARAMS[name]
+    x0 = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(5))
+    errors = {}
+    for cfg in (1.0, 7.5):
+        denoiser = guided(mixture, param, cfg)
+        trajectory = cycle_sde_invert(denoiser, x0, sigmas, param, eta=0.0)
+        assert trajectory.source_means is None
+        errors[cfg] = rel_err(cycle_sde_replay(denoiser, trajectory), x0)
+    with capsys.disabled():
+        print(f"\n[ODE baseline, {name}, 20 steps] DDIM inversion + DDIM sampling relative error: "
+              + ", ".join(f"cfg {c}: {e:.3g}" for c, e in errors.items()) + " (Cycle-SDE: 0)")
+    assert min(errors.values()) > 1e-3
+
+
+@pytest.mark.parametrize("name", ["eps", "flow"])
+def test_shape_world_reconstruction_with_label_guidance(name):
+    world = ShapeWorld(size=16, grid=2)
+    param, sigmas = PARAMS[name]
+    denoiser = cfg_denoiser(world.mixture(colour="red").denoiser(param), world.mixture().denoiser(param), 4.0)
+    x0 = world.images[world.select(colour="blue")][:2].float()
+    trajectory = cycle_sde_invert(denoiser, x0, sigmas, param, eta=1.0, seed=2)
+    assert torch.equal(cycle_sde_replay(denoiser, trajectory), x0)
+
+
+# --- replay semantics ------------------------------------------------------------------------
+
+def test_second_edit_costs_one_model_call_per_step(mixture):
+    param, sigmas = PARAMS["eps"]
+    steps = len(sigmas) - 1
+    x0 = torch.randn(1, 4, 8, 8)
+    source = Counting(guided(mixture, param, 1.0, labels=(0,)))
+    trajectory = cycle_sde_invert(source, x0, sigmas, param, seed=0)
+    assert source.calls == steps
+    for labels in [(1,), (2, 3)]:
+        target = Counting(guided(mixture, param, 1.0, labels=labels))
+        edited = cycle_sde_replay(target, trajectory)
+        assert target.calls == steps
+        assert rel_err(edited, x0) > 1e-2
+
+
+def test_mask_pins_the_unedited_region_exactly(mixture):
+    param, sigmas = PARAMS["flow"]
+    x0 = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(9))
+    trajectory = cycle_sde_invert(guided(mixture, param, 1.0), x0, sigmas, param, seed=4)
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., 2:6, 3:7] = 1.0
+    edited_start = trajectory.start_state() + 3.0  # an edit everywhere, also outside the mask
+    out = cycle_sde_replay(guided(mixture, param, 3.0, labels=(2,)), trajectory, x_start=edited_start, mask=mask)
+    outside = mask.expand_as(out) == 0
+    assert torch.equal(out[outside], x0[outside])
+    assert (out[~outside] - x0[~outside]).abs().max() > 1e-2
+
+
+def test_soft_mask_keeps_an_unedited_replay_exact(mixture):
+    """ComfyUI resizes a noise_mask bilinearly, so its edges are fractional: pinning must still return
+    the recorded state bit for bit where the replay equals it (mask * x + (1 - mask) * rec did not)."""
+    param, sigmas = PARAMS["flow"]
+    x0 = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(3))
+    denoiser = guided(mixture, param, 7.5)
+    trajectory = cycle_sde_invert(denoiser, x0, sigmas, param, seed=2)
+    soft = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(cycle_sde_replay(denoiser, trajectory, mask=soft), x0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_replay_runs_in_the_precision_of_the_inversion(mixture, dtype):
+    """A trajectory inverted in half precision replays in it by default, so it stays exact."""
+    param, sigmas = PARAMS["eps"]
+    denoiser = guided(mixture, param, 1.0)
+    x0 = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0)).to(dtype)
+    trajectory = cycle_sde_invert(denoiser, x0, sigmas, param, seed=0)
+    assert trajectory.compute_dtype == dtype
+    out = cycle_sde_replay(denoiser, trajectory)
+    assert out.dtype == dtype and torch.equal(out, x0)
+
+
+def test_fixed_seed_is_deterministic_and_seeds_differ(mixture):
+    param, sigmas = PARAMS["eps"]
+    denoiser = guided(mixture, param, 2.0)
+    x0 = torch.randn(2, 4, 8, 8)
+    a = cycle_sde_invert(denoiser, x0, sigmas, param, seed=1)
+    b = cycle_sde_invert(denoiser, x0, sigmas, param, seed=1)
+    c = cycle_sde_invert(denoiser, x0, sigmas, param, seed=2)
+    assert torch.equal(a.states, b.states) and torch.equal(a.source_means, b.source_means)
+    assert not torch.allclose(a.states[0], c.states[0])
+    target = guided(mixture, param, 2.0, labels=(3,))
+    assert torch.equal(cycle_sde_replay(target, a), cycle_sde_replay(target, b))
+
+
+def test_trajectory_storage_is_cpu_and_half_precision_is_close(mixture):
+    param, sigmas = PARAMS["eps"]
+    denoiser = guided(mixture, param, 1.0)
+    x0 = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    half = cycle_sde_invert(denoiser, x0, sigmas, param, seed=0, storage_dtype=torch.float16)
+    assert half.states.device.type == "cpu" and half.states.dtype == torch.float16
+    assert half.states.shape == (len(sigmas), 1, 4, 8, 8)
+    assert rel_err(cycle_sde_replay(denoiser, half), x0) < 5e-3
+
+
+def test_recovered_noise_has_the_exact_reverse_conditional_law():
+    """x0 ~ N(0, I) with its exact denoiser: w_k of Eq. (8) is N(0, v_k) with the closed form
+    v_k = 1 + c_x0^2 Var[x0 | x_t] / std^2 = 1 + (t^2 - s^2) / ((1 + t^2) s^2)   (EPS, s < t)."""
+    data = gaussian(torch.zeros(1, 32, 32), 1.0)
+    x0 = data.sample(64, torch.Generator().manual_seed(0)).float()
+    sigmas = sd_uniform_schedule(10)
+    trajectory = cycle_sde_invert(data.denoiser(EPS), x0, sigmas, EPS, seed=0)
+    for k in range(trajectory.steps - 1):
+        t, s = sigmas[k], sigmas[k + 1]
+        expected_var = 1 + (t**2 - s**2) / ((1 + t**2) * s**2)
+        w = trajectory.recovered_noise(k)
+        assert abs(float(w.mean())) < 4 * math.sqrt(expected_var / w.numel())
+        assert float(w.var()) == pytest.approx(expected_var, rel=0.03)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+def test_bad_latents_and_trajectories_are_named(mixture):
+    param, sigmas = PARAMS["eps"]
+    denoiser = mixture.denoiser(param)
+    bad = torch.randn(1, 4, 8, 8)
+    bad[0, 0, 0, 0] = float("inf")
+    with pytest.raises(InputError, match="latent: contains NaN or infinite"):
+        cycle_sde_invert(denoiser, bad, sigmas, param)
+    with pytest.raises(InputError, match="eta: must lie in"):
+        cycle_sde_invert(denoiser, torch.randn(1, 4, 8, 8), sigmas, param, eta=1.5)
+    trajectory = cycle_sde_invert(denoiser, torch.randn(1, 4, 8, 8), sigmas, param)
+    with pytest.raises(InputError, match="start latent: shape"):
+        cycle_sde_replay(denoiser, trajectory, x_start=torch.randn(1, 4, 8, 16))
+    with pytest.raises(InputError, match="mask: shape"):
+        cycle_sde_replay(denoiser, trajectory, mask=torch.ones(1, 1, 4, 4))
+    with pytest.raises(InputError, match="sigmas: the schedule does not match"):
+        trajectory.check_compatible(sd_uniform_schedule(10))
+    with pytest.raises(InputError, match="latent: shape"):
+        trajectory.check_compatible(sigmas, (2, 4, 8, 8))
+    trajectory.check_compatible(sigmas, (1, 4, 8, 8))
