@@ -122,6 +122,33 @@ def call_node(node_class, **inputs) -> tuple:
     return tuple(getattr(node_class(), node_class.FUNCTION)(**inputs))
 
 
+def call_node_with_defaults(node_class, **inputs) -> tuple:
+    """``call_node`` with every widget input the node declares at its default unless given: a core node that
+    gains inputs in a newer ComfyUI (Train LoRA in 0.33) still runs. V3 nodes with ``is_input_list`` get
+    each input as a one-element list, as ComfyUI passes them."""
+    if hasattr(node_class, "define_schema"):
+        schema = node_class.define_schema()
+        defaults = {item.id: item.default for item in schema.inputs if getattr(item, "default", None) is not None}
+        values = {**defaults, **inputs}
+        if schema.is_input_list:
+            values = {key: [value] for key, value in values.items()}
+        return call_node(node_class, **values)
+    declared = node_class.INPUT_TYPES()
+    defaults = {name: spec[1]["default"] for section in ("required", "optional")
+                for name, spec in declared.get(section, {}).items()
+                if len(spec) > 1 and isinstance(spec[1], dict) and "default" in spec[1]}
+    return call_node(node_class, **{**defaults, **inputs})
+
+
+def output_index(node_class, io_type: str) -> int:
+    """Position of a node's output of type ``io_type`` (core nodes reorder their outputs between releases)."""
+    if hasattr(node_class, "define_schema"):
+        types = [output.io_type for output in node_class.define_schema().outputs]
+    else:
+        types = list(node_class.RETURN_TYPES)
+    return types.index(io_type)
+
+
 class CallCounter:
     """Counts diffusion-model forward passes (and their batch sizes) through ComfyUI's unet wrapper."""
 

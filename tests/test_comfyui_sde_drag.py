@@ -157,14 +157,11 @@ def test_core_train_lora_feeds_the_schedule(sd_model):
     latent = {"samples": torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0))}
     inputs = dict(model=sd_model, latents=latent, positive=harness.sd2_conditioning(0), batch_size=1, steps=1,
                   grad_accumulation_steps=1, learning_rate=2e-4, rank=4, optimizer="AdamW", loss_function="MSE",
-                  seed=0, training_dtype="fp32", lora_dtype="fp32",
-                  algorithm=next(iter(getattr(nodes_train, "adapter_maps", {"LoRA": None}))),
-                  gradient_checkpointing=False, existing_lora="[None]")
-    trainer = nodes_train.TrainLoraNode
-    if hasattr(trainer, "define_schema"):  # V3 (0.8.0): list inputs, one more option
-        inputs = {key: [value] for key, value in {**inputs, "bucket_mode": False}.items()}
+                  seed=0, training_dtype="fp32", lora_dtype="fp32", gradient_checkpointing=False,
+                  existing_lora="[None]")
     with torch.inference_mode():  # as ComfyUI runs nodes
-        lora = harness.call_node(trainer, **inputs)[1]
+        outputs = harness.call_node_with_defaults(nodes_train.TrainLoraNode, **inputs)
+    lora = outputs[harness.output_index(nodes_train.TrainLoraNode, "LORA_MODEL")]
     assert any(key.endswith("lora_up.weight") for key in lora)
     positive = harness.call_node(sde_drag.SDEDragLoraSchedule, positive=harness.sd2_conditioning(0), lora=lora,
                                  t0=0.6, strength_at_t0=0.5, keyframes=10)[0]

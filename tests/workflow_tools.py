@@ -357,6 +357,12 @@ class WorkflowBuilder:
         src["outputs"][src_slot]["links"].append(link_id)
         self.links.append([link_id, src["id"], src_slot, dst["id"], slots[0], out_type])
 
+    def wire(self, dst: dict, **sources) -> None:
+        """Link several inputs of ``dst`` in order: ``input_name=node`` (its output 0) or ``=(node, slot)``."""
+        for input_name, source in sources.items():
+            src, slot = source if isinstance(source, tuple) else (source, 0)
+            self.link(src, slot, dst, input_name)
+
     def group(self, title: str, bounding, color: str = "#3f789e") -> None:
         self.groups.append({"id": len(self.groups) + 1, "title": title, "bounding": list(bounding),
                             "color": color, "font_size": 24, "flags": {}})
@@ -382,6 +388,13 @@ class WorkflowBuilder:
             node["order"] = index
 
 
+def _sampler_run(b: WorkflowBuilder, pos, title: str, noise, guider, sampler, sigmas, latent) -> dict:
+    """SamplerCustomAdvanced with its five inputs; ``sigmas`` may be (node, slot)."""
+    run = b.node("SamplerCustomAdvanced", pos, (260, 330), title=title)
+    b.wire(run, noise=noise, guider=guider, sampler=sampler, sigmas=sigmas, latent_image=latent)
+    return run
+
+
 def _branches(b: WorkflowBuilder, x: int, y: int, vae, sigmas, latent, invert, source_guider,
               target_guider, prefix: str) -> None:
     """The two replay branches: reconstruct (source guider) and edit (target guider), one sampler node."""
@@ -390,12 +403,7 @@ def _branches(b: WorkflowBuilder, x: int, y: int, vae, sigmas, latent, invert, s
     noise = b.node("DisableNoise", (x, y + 370), (210, 30))
     for row, (label, the_guider) in enumerate((("Reconstruct", source_guider), ("Edit", target_guider))):
         top = y + row * 480
-        run = b.node("SamplerCustomAdvanced", (x + 330, top), (260, 330), title=f"{label} (replay)")
-        b.link(noise, 0, run, "noise")
-        b.link(the_guider, 0, run, "guider")
-        b.link(sampler, 0, run, "sampler")
-        b.link(sigmas, 0, run, "sigmas")
-        b.link(latent, 0, run, "latent_image")
+        run = _sampler_run(b, (x + 330, top), f"{label} (replay)", noise, the_guider, sampler, sigmas, latent)
         decode = b.node("VAEDecode", (x + 630, top), (210, 50))
         b.link(run, 0, decode, "samples")
         b.link(vae, 0 if vae["type"] == "VAELoader" else 2, decode, "vae")
@@ -468,32 +476,20 @@ FLUX_MODELS = {
 
 def sd15_workflow(object_info: dict) -> dict:
     b = WorkflowBuilder(object_info)
-    ckpt = b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[SD15_CKPT],
-                  ckpt_name=SD15_CKPT["name"])
-    image = b.node("LoadImage", (0, 160), (320, 330), title="Input image", image="example.png")
-    encode = b.node("VAEEncode", (0, 540), (210, 50))
-    b.link(image, 0, encode, "pixels")
-    b.link(ckpt, 2, encode, "vae")
-    prompts = {}
-    for row, (key, text) in enumerate((("source", "a photo of a cat sitting on a wooden bench"),
-                                       ("target", "a photo of a dog sitting on a wooden bench"),
-                                       ("negative", "blurry, low quality, distorted"))):
-        prompts[key] = b.node("CLIPTextEncode", (370, row * 180), (400, 140),
-                              title=f"{key.capitalize()} prompt", text=text)
-        b.link(ckpt, 1, prompts[key], "clip")
+    ckpt = _checkpoint(b, SD15_CKPT)
+    image, encode = _encode(b, ckpt, 2, 0, 160)
+    prompts = {key: _conditioning(b, ckpt, 1, 370, row * 180, key, text) for row, (key, text) in enumerate((
+        ("source", "a photo of a cat sitting on a wooden bench"),
+        ("target", "a photo of a dog sitting on a wooden bench"),
+        ("negative", "blurry, low quality, distorted")))}
     guiders = {}
     for row, key in enumerate(("source", "target")):
         guiders[key] = b.node("CFGGuider", (820, row * 150), (270, 100), title=f"{key.capitalize()} guider",
                               cfg=7.5)
-        b.link(ckpt, 0, guiders[key], "model")
-        b.link(prompts[key], 0, guiders[key], "positive")
-        b.link(prompts["negative"], 0, guiders[key], "negative")
+        b.wire(guiders[key], model=ckpt, positive=prompts[key], negative=prompts["negative"])
     sigmas = b.node("BasicScheduler", (820, 320), (270, 110), scheduler="simple", steps=35, denoise=0.7)
     b.link(ckpt, 0, sigmas, "model")
-    invert = b.node("SDEEdit_CycleSDEInvert", (820, 480), (300, 180), seed=0, eta=1.0, storage_dtype="float32")
-    b.link(guiders["source"], 0, invert, "guider")
-    b.link(sigmas, 0, invert, "sigmas")
-    b.link(encode, 0, invert, "latent")
+    invert = _invert(b, (820, 480), guiders["source"], sigmas, encode)
     _branches(b, 1170, 0, ckpt, sigmas, encode, invert, guiders["source"], guiders["target"], "cycle_sde_sd15")
     b.node("Note", (0, 640), (760, 420), title="Cycle-SDE: what to tune", text=SD15_NOTE)
     return b.build()
@@ -501,33 +497,13 @@ def sd15_workflow(object_info: dict) -> dict:
 
 def flux_workflow(object_info: dict) -> dict:
     b = WorkflowBuilder(object_info)
-    unet = b.node("UNETLoader", (0, 0), (320, 82), models=[FLUX_MODELS["unet"]],
-                  unet_name=FLUX_MODELS["unet"]["name"], weight_dtype="default")
-    clip = b.node("DualCLIPLoader", (0, 130), (320, 130), models=[FLUX_MODELS["clip_l"], FLUX_MODELS["t5"]],
-                  clip_name1="clip_l.safetensors", clip_name2="t5xxl_fp16.safetensors", type="flux",
-                  device="default")
-    vae = b.node("VAELoader", (0, 310), (320, 60), models=[FLUX_MODELS["vae"]], vae_name="ae.safetensors")
-    image = b.node("LoadImage", (0, 420), (320, 330), title="Input image", image="example.png")
-    encode = b.node("VAEEncode", (0, 800), (210, 50))
-    b.link(image, 0, encode, "pixels")
-    b.link(vae, 0, encode, "vae")
-    guiders = {}
-    for row, (key, text) in enumerate((("source", "a photo of a cat sitting on a wooden bench"),
-                                       ("target", "a photo of a dog sitting on a wooden bench"))):
-        prompt = b.node("CLIPTextEncode", (370, row * 300), (400, 140), title=f"{key.capitalize()} prompt",
-                        text=text)
-        b.link(clip, 0, prompt, "clip")
-        guidance = b.node("FluxGuidance", (370, row * 300 + 190), (270, 60), guidance=3.5)
-        b.link(prompt, 0, guidance, "conditioning")
-        guiders[key] = b.node("BasicGuider", (820, row * 120), (240, 50), title=f"{key.capitalize()} guider")
-        b.link(unet, 0, guiders[key], "model")
-        b.link(guidance, 0, guiders[key], "conditioning")
+    unet, clip, vae = _flux_loaders(b)
+    image, encode = _encode(b, vae, 0, 0, 420)
+    guiders = _flux_guiders(b, clip, unet, (("source", "a photo of a cat sitting on a wooden bench", 3.5),
+                                            ("target", "a photo of a dog sitting on a wooden bench", 3.5)))
     sigmas = b.node("BasicScheduler", (820, 260), (270, 110), scheduler="simple", steps=28, denoise=0.8)
     b.link(unet, 0, sigmas, "model")
-    invert = b.node("SDEEdit_CycleSDEInvert", (820, 420), (300, 180), seed=0, eta=1.0, storage_dtype="float32")
-    b.link(guiders["source"], 0, invert, "guider")
-    b.link(sigmas, 0, invert, "sigmas")
-    b.link(encode, 0, invert, "latent")
+    invert = _invert(b, (820, 420), guiders["source"], sigmas, encode)
     _branches(b, 1170, 0, vae, sigmas, encode, invert, guiders["source"], guiders["target"], "cycle_sde_flux")
     b.node("Note", (370, 640), (560, 420), title="Cycle-SDE: what to tune", text=FLUX_NOTE)
     return b.build()
@@ -610,6 +586,28 @@ def _decode_save(b: WorkflowBuilder, latent_node, vae, vae_slot: int, x: int, y:
     b.link(decode, 0, show, "images")
 
 
+def _checkpoint(b: WorkflowBuilder, ckpt: dict) -> dict:
+    return b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[ckpt], ckpt_name=ckpt["name"])
+
+
+def _flux_guiders(b: WorkflowBuilder, clip, unet, prompts) -> dict:
+    """One BasicGuider per (key, text, FluxGuidance) row: CLIPTextEncode -> FluxGuidance -> BasicGuider."""
+    guiders = {}
+    for row, (key, text, guidance) in enumerate(prompts):
+        prompt = _conditioning(b, clip, 0, 370, row * 300, key, text)
+        flux_guidance = b.node("FluxGuidance", (370, row * 300 + 190), (270, 60), guidance=guidance)
+        b.link(prompt, 0, flux_guidance, "conditioning")
+        guiders[key] = b.node("BasicGuider", (820, row * 120), (240, 50), title=f"{key.capitalize()} guider")
+        b.wire(guiders[key], model=unet, conditioning=flux_guidance)
+    return guiders
+
+
+def _invert(b: WorkflowBuilder, pos, guider, sigmas, latent) -> dict:
+    invert = b.node("SDEEdit_CycleSDEInvert", pos, (300, 180), seed=0, eta=1.0, storage_dtype="float32")
+    b.wire(invert, guider=guider, sigmas=sigmas, latent=latent)
+    return invert
+
+
 def _flux_loaders(b: WorkflowBuilder) -> tuple[dict, dict, dict]:
     unet = b.node("UNETLoader", (0, 0), (320, 82), models=[FLUX_MODELS["unet"]],
                   unet_name=FLUX_MODELS["unet"]["name"], weight_dtype="default")
@@ -638,18 +636,14 @@ def drag_workflow(family: str):
             positive, cfg = guidance, 1.0
         else:
             ckpt = SD15_CKPT if family == "sd15" else SDXL_CKPT
-            model = clip = vae = b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[ckpt],
-                                        ckpt_name=ckpt["name"])
+            model = clip = vae = _checkpoint(b, ckpt)
             model_slot, clip_slot, vae_slot = 0, 1, 2
             positive, cfg = _conditioning(b, clip, clip_slot, 370, 0, "image", prompt), 3.0
         image, encode = _encode(b, vae, vae_slot, 0, 420)
         drag = b.node("SDEEdit_SDEDrag", (820, 0), (460, 760), title="SDE-Drag (click: handle, then target)",
                       drag_points=points, preset="fast (30 steps)", steps=60, t0=0.6, cfg=cfg, scheduler="simple",
                       alpha=1.1, beta=0.3, window=5, subdrag_step=2.0, seed=0, eta=1.0)
-        b.link(model, model_slot, drag, "model")
-        b.link(positive, 0, drag, "positive")
-        b.link(encode, 0, drag, "latent")
-        b.link(image, 0, drag, "image")
+        b.wire(drag, model=(model, model_slot), positive=positive, latent=encode, image=image)
         _decode_save(b, drag, vae, vae_slot, 1320, 0, f"sde_drag_{family}", title="Dragged image")
         b.node("Note", (0, 900), (760, 380), title="SDE-Drag: how to use", text=DRAG_NOTE)
         return b.build()
@@ -669,21 +663,14 @@ def sync_flux_workflow(object_info: dict) -> dict:
         prompts[key] = b.node("FluxGuidance", (370, row * 300 + 190), (270, 60), guidance=3.5)
         b.link(prompt, 0, prompts[key], "conditioning")
     guider = b.node("SDEEdit_SyncSDEGuider", (820, 0), (300, 150), source_cfg=1.0, target_cfg=1.0)
-    b.link(unet, 0, guider, "model")
-    b.link(prompts["source"], 0, guider, "source")
-    b.link(prompts["target"], 0, guider, "target")
+    b.wire(guider, model=unet, source=prompts["source"], target=prompts["target"])
     sigmas = b.node("BasicScheduler", (820, 200), (270, 110), scheduler="simple", steps=28, denoise=1.0)
     b.link(unet, 0, sigmas, "model")
     split = b.node("SplitSigmas", (820, 360), (270, 80), title="Start at step 4", step=4)
     b.link(sigmas, 0, split, "sigmas")
     sampler = b.node("SDEEdit_SyncSDESampler", (820, 490), (270, 80), discretisation="rectified", seed=0)
     noise = b.node("DisableNoise", (820, 620), (210, 30))
-    run = b.node("SamplerCustomAdvanced", (1160, 0), (260, 330), title="sync-SDE edit")
-    b.link(noise, 0, run, "noise")
-    b.link(guider, 0, run, "guider")
-    b.link(sampler, 0, run, "sampler")
-    b.link(split, 1, run, "sigmas")
-    b.link(encode, 0, run, "latent_image")
+    run = _sampler_run(b, (1160, 0), "sync-SDE edit", noise, guider, sampler, (split, 1), encode)
     _decode_save(b, run, vae, 0, 1460, 0, "sync_sde_flux")
     b.node("Note", (0, 900), (760, 400), title="sync-SDE: what to tune", text=SYNC_NOTE)
     return b.build()
@@ -692,7 +679,7 @@ def sync_flux_workflow(object_info: dict) -> dict:
 def sync_sdxl_workflow(object_info: dict) -> dict:
     """sync-SDE on SDXL with the all-in-one node."""
     b = WorkflowBuilder(object_info)
-    ckpt = b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[SDXL_CKPT], ckpt_name=SDXL_CKPT["name"])
+    ckpt = _checkpoint(b, SDXL_CKPT)
     image, encode = _encode(b, ckpt, 2, 0, 160)
     prompts = {key: _conditioning(b, ckpt, 1, 370, row * 180, key, text) for row, (key, text) in enumerate((
         ("source", "a photo of a cat sitting on a wooden bench"),
@@ -700,12 +687,8 @@ def sync_sdxl_workflow(object_info: dict) -> dict:
         ("negative", "blurry, low quality, distorted")))}
     edit = b.node("SDEEdit_SyncSDEEdit", (820, 0), (320, 330), steps=28, start_step=6, source_cfg=5.0,
                   target_cfg=5.0, scheduler="simple", discretisation="ddpm", seed=0)
-    b.link(ckpt, 0, edit, "model")
-    b.link(prompts["source"], 0, edit, "source")
-    b.link(prompts["target"], 0, edit, "target")
-    b.link(encode, 0, edit, "latent")
-    b.link(prompts["negative"], 0, edit, "source_negative")
-    b.link(prompts["negative"], 0, edit, "target_negative")
+    b.wire(edit, model=ckpt, source=prompts["source"], target=prompts["target"], latent=encode,
+           source_negative=prompts["negative"], target_negative=prompts["negative"])
     _decode_save(b, edit, ckpt, 2, 1180, 0, "sync_sde_sdxl")
     b.node("Note", (0, 640), (760, 400), title="sync-SDE: what to tune", text=SYNC_NOTE)
     return b.build()
@@ -714,17 +697,14 @@ def sync_sdxl_workflow(object_info: dict) -> dict:
 def inpaint_sd15_workflow(object_info: dict) -> dict:
     """SDE (DDPM) vs ODE (DDIM) inpainting with a plain SD1.5 checkpoint, same steps."""
     b = WorkflowBuilder(object_info)
-    ckpt = b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[SD15_CKPT], ckpt_name=SD15_CKPT["name"])
+    ckpt = _checkpoint(b, SD15_CKPT)
     image, encode = _encode(b, ckpt, 2, 0, 160)
     masked = b.node("SetLatentNoiseMask", (0, 620), (240, 50))
-    b.link(encode, 0, masked, "samples")
-    b.link(image, 1, masked, "mask")
+    b.wire(masked, samples=encode, mask=(image, 1))
     positive = _conditioning(b, ckpt, 1, 370, 0, "prompt", "a wooden park bench in a sunny garden")
     negative = _conditioning(b, ckpt, 1, 370, 180, "negative", "blurry, low quality, distorted")
     guider = b.node("CFGGuider", (820, 0), (270, 100), cfg=7.5)
-    b.link(ckpt, 0, guider, "model")
-    b.link(positive, 0, guider, "positive")
-    b.link(negative, 0, guider, "negative")
+    b.wire(guider, model=ckpt, positive=positive, negative=negative)
     sigmas = b.node("BasicScheduler", (820, 150), (270, 110), scheduler="simple", steps=25, denoise=1.0)
     b.link(ckpt, 0, sigmas, "model")
     noise = b.node("DisableNoise", (820, 310), (210, 30))
@@ -732,12 +712,7 @@ def inpaint_sd15_workflow(object_info: dict) -> dict:
         top = row * 480
         sampler = b.node("SDEEdit_SDEInpaintSampler", (1120, top + 350), (270, 80), title=f"{label} inpaint",
                          eta=eta, seed=0)
-        run = b.node("SamplerCustomAdvanced", (1120, top), (260, 330), title=f"{label} inpainting")
-        b.link(noise, 0, run, "noise")
-        b.link(guider, 0, run, "guider")
-        b.link(sampler, 0, run, "sampler")
-        b.link(sigmas, 0, run, "sigmas")
-        b.link(masked, 0, run, "latent_image")
+        run = _sampler_run(b, (1120, top), f"{label} inpainting", noise, guider, sampler, sigmas, masked)
         _decode_save(b, run, ckpt, 2, 1420, top, "sde_inpaint_sd15", title=label, preview=row == 1)
     b.node("Note", (0, 720), (760, 300), title="SDE vs ODE inpainting", text=INPAINT_NOTE)
     return b.build()
@@ -772,33 +747,19 @@ def rf_flux_edit_workflow(object_info: dict) -> dict:
     b = WorkflowBuilder(object_info)
     unet, clip, vae = _flux_loaders(b)
     image, encode = _encode(b, vae, 0, 0, 420)
-    guiders = {}
-    for row, (key, text, guidance) in enumerate((("inversion", "", 0.0),
-                                                 ("target", "a photo of a smiling woman with glasses", 3.5))):
-        prompt = _conditioning(b, clip, 0, 370, row * 300, key, text)
-        flux_guidance = b.node("FluxGuidance", (370, row * 300 + 190), (270, 60), guidance=guidance)
-        b.link(prompt, 0, flux_guidance, "conditioning")
-        guiders[key] = b.node("BasicGuider", (820, row * 120), (240, 50), title=f"{key.capitalize()} guider")
-        b.link(unet, 0, guiders[key], "model")
-        b.link(flux_guidance, 0, guiders[key], "conditioning")
+    guiders = _flux_guiders(b, clip, unet, (("inversion", "", 0.0),
+                                            ("target", "a photo of a smiling woman with glasses", 3.5)))
     sigmas = b.node("BasicScheduler", (820, 260), (270, 110), scheduler="simple", steps=28, denoise=1.0)
     b.link(unet, 0, sigmas, "model")
     noise = b.node("DisableNoise", (820, 420), (210, 30))
     forward_sampler = b.node("SDEEdit_RFInversionForwardSampler", (820, 500), (300, 80), gamma=0.5, seed=0)
-    forward = b.node("SamplerCustomAdvanced", (1160, 0), (260, 330), title="Invert (forward ODE)")
-    for dst, (src, slot, name) in [(forward, (noise, 0, "noise")), (forward, (guiders["inversion"], 0, "guider")),
-                                   (forward, (forward_sampler, 0, "sampler")), (forward, (sigmas, 0, "sigmas")),
-                                   (forward, (encode, 0, "latent_image"))]:
-        b.link(src, slot, dst, name)
+    forward = _sampler_run(b, (1160, 0), "Invert (forward ODE)", noise, guiders["inversion"], forward_sampler, sigmas,
+                           encode)
     reverse_sampler = b.node("SDEEdit_RFInversionReverseSampler", (1160, 380), (300, 230), eta=0.9, eta_start=0,
                              eta_stop=6, eta_trend="constant", stochastic=False, seed=0)
     b.link(encode, 0, reverse_sampler, "source")
-    reverse = b.node("SamplerCustomAdvanced", (1500, 0), (260, 330), title="Edit (reverse ODE)")
-    b.link(noise, 0, reverse, "noise")
-    b.link(guiders["target"], 0, reverse, "guider")
-    b.link(reverse_sampler, 0, reverse, "sampler")
-    b.link(sigmas, 0, reverse, "sigmas")
-    b.link(forward, 0, reverse, "latent_image")
+    reverse = _sampler_run(b, (1500, 0), "Edit (reverse ODE)", noise, guiders["target"], reverse_sampler, sigmas,
+                           forward)
     _decode_save(b, reverse, vae, 0, 1800, 0, "rf_inversion_flux")
     b.node("Note", (0, 900), (760, 440), title="RF-Inversion: what to tune", text=RF_NOTE)
     return b.build()
@@ -813,8 +774,7 @@ def rf_all_in_one_workflow(family: str, preset: str, target_text: str):
             model_slot, clip_slot, vae_slot = 0, 0, 0
         else:
             ckpt = SD3_CKPT if family == "sd3" else SDXL_CKPT
-            model = clip = vae = b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[ckpt],
-                                        ckpt_name=ckpt["name"])
+            model = clip = vae = _checkpoint(b, ckpt)
             model_slot, clip_slot, vae_slot = 0, 1, 2
         image, encode = _encode(b, vae, vae_slot, 0, 420)
         target = _conditioning(b, clip, clip_slot, 370, 0, "target", target_text)
@@ -832,9 +792,7 @@ def rf_all_in_one_workflow(family: str, preset: str, target_text: str):
             shifted = b.node("ModelSamplingSD3", (820, 520), (270, 60), shift=3.0)
             b.link(model, model_slot, shifted, "model")
             model, model_slot = shifted, 0
-        b.link(model, model_slot, edit, "model")
-        b.link(target, 0, edit, "target")
-        b.link(encode, 0, edit, "latent")
+        b.wire(edit, model=(model, model_slot), target=target, latent=encode)
         _decode_save(b, edit, vae, vae_slot, 1180, 0, f"rf_inversion_{family}_{preset.replace(' ', '_')}")
         b.node("Note", (0, 900), (760, 440), title="RF-Inversion: what to tune", text=RF_NOTE)
         return b.build()

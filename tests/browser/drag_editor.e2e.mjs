@@ -152,6 +152,20 @@ async function canvasIsOnTop(page, x, y) {
   return page.evaluate(({ x, y }) => document.elementFromPoint(x, y)?.classList.contains("sde-drag-canvas") ?? false, { x, y });
 }
 
+/** Clicks a pair's handle, then its target, on the editor canvas, checking each click lands on it. */
+async function clickPair(page, geom, pair, number) {
+  const clicks = [];
+  for (const role of ["source", "target"]) {
+    const click = clickFor(geom, pair[role]);
+    check(`pair ${number} ${role}: canvas is on top at the click`, await canvasIsOnTop(page, click.x, click.y));
+    await page.mouse.click(click.x, click.y);
+    clicks.push(click);
+    await sleep(100);
+  }
+  equal(`pair ${number}: reference mapping of the clicks gives the intended pixels`, clicks.map((c) => c.pixel),
+    [pair.source, pair.target]);
+}
+
 async function redraw(page, ms = 400) {
   await page.evaluate(() => window.app.canvas.setDirty(true, true));
   await sleep(ms);
@@ -328,15 +342,7 @@ async function main() {
     ];
 
     // ---- 2. pair 1 at zoom 1 ---------------------------------------------------------------------------
-    const clicks = [];
-    for (const role of ["source", "target"]) {
-      const click = clickFor(geom, want[0][role]);
-      check(`pair 1 ${role}: canvas is on top at the click`, await canvasIsOnTop(page, click.x, click.y));
-      await page.mouse.click(click.x, click.y);
-      clicks.push(click);
-      await sleep(100);
-    }
-    equal("pair 1: reference mapping of the clicks gives the intended pixels", clicks.map((c) => c.pixel), [want[0].source, want[0].target]);
+    await clickPair(page, geom, want[0], 1);
     equal("pair 1 in drag_points", await textPairs(page), [want[0]]);
     await screenshot(page, "1_pair1.png");
 
@@ -353,15 +359,7 @@ async function main() {
     check("resize: canvas got wider", geom.cw > before.cw + 100, `${before.cw} -> ${geom.cw}`);
     check("zoom: widget is scaled on screen", Math.abs(geom.width / geom.cw - 1.15) < 0.02, `${geom.width}/${geom.cw}`);
     equal("resize keeps the pairs", await textPairs(page), [want[0]]);
-    clicks.length = 0;
-    for (const role of ["source", "target"]) {
-      const click = clickFor(geom, want[1][role]);
-      check(`pair 2 ${role}: canvas is on top at the click`, await canvasIsOnTop(page, click.x, click.y));
-      await page.mouse.click(click.x, click.y);
-      clicks.push(click);
-      await sleep(100);
-    }
-    equal("pair 2: reference mapping of the clicks gives the intended pixels", clicks.map((c) => c.pixel), [want[1].source, want[1].target]);
+    await clickPair(page, geom, want[1], 2);
     equal("two pairs in drag_points, image pixels", await textPairs(page), want);
     state = await editorState(page);
     check("info line counts 2 pairs", /^2 pairs/.test(state.info ?? ""), state.info);

@@ -15,7 +15,7 @@
 //   with integer coordinates; pairs without a target are not written.
 
 /** Error raised for text that is not a valid `drag_points` value; `message` says what and where. */
-export class DragPointsError extends Error {
+class DragPointsError extends Error {
   constructor(message) {
     super(message);
     this.name = "DragPointsError";
@@ -47,12 +47,6 @@ export function layoutImage(canvasWidth, canvasHeight, imageWidth, imageHeight) 
   };
 }
 
-/** Canvas height that shows the image without letterboxing at this canvas width. */
-export function heightForWidth(canvasWidth, imageWidth, imageHeight) {
-  if (!(canvasWidth > 0 && imageWidth > 0 && imageHeight > 0)) return 0;
-  return (canvasWidth * imageHeight) / imageWidth;
-}
-
 /** Whether a canvas position lies on the drawn image (not on a letterbox bar). */
 export function isOnImage(layout, cx, cy) {
   if (!layout) return false;
@@ -81,11 +75,6 @@ function clamp(value, low, high) {
 
 // ---- editing -------------------------------------------------------------------------------------------
 
-/** A fresh editor state; `pairs` (complete or not) are copied. */
-export function createState(pairs = []) {
-  return { pairs: pairs.map(copyPair) };
-}
-
 function copyPair(pair) {
   return { source: [pair.source[0], pair.source[1]], target: pair.target ? [pair.target[0], pair.target[1]] : null };
 }
@@ -101,24 +90,12 @@ export function completeCount(state) {
   return state.pairs.filter((pair) => pair.target).length;
 }
 
-/** A click on the image: a new handle, or the target of the pending handle. */
+/** A click on the image: the target of the pending handle, or else the handle of a new pair. */
 export function addPoint(state, point) {
-  return pendingIndex(state) >= 0 ? setTarget(state, point) : addHandle(state, point);
-}
-
-/** Starts a new pair at `point` (its handle). A pending pair (no target) is dropped first. */
-export function addHandle(state, point) {
-  const pairs = state.pairs.filter((pair) => pair.target).map(copyPair);
-  pairs.push({ source: [point[0], point[1]], target: null });
-  return { pairs };
-}
-
-/** Sets the target of the pending pair; throws if no handle is waiting for one. */
-export function setTarget(state, point) {
-  const index = pendingIndex(state);
-  if (index < 0) throw new DragPointsError("no handle is waiting for a target");
   const pairs = state.pairs.map(copyPair);
-  pairs[index].target = [point[0], point[1]];
+  const pending = pendingIndex(state);
+  if (pending >= 0) pairs[pending].target = [point[0], point[1]];
+  else pairs.push({ source: [point[0], point[1]], target: null });
   return { pairs };
 }
 
@@ -136,12 +113,6 @@ export function deletePair(state, index) {
     throw new DragPointsError(`no pair ${index} (there are ${state.pairs.length})`);
   }
   return { pairs: state.pairs.filter((_, i) => i !== index).map(copyPair) };
-}
-
-/** Drops the pending pair, if any. */
-export function cancelPending(state) {
-  const index = pendingIndex(state);
-  return index < 0 ? createState(state.pairs) : deletePair(state, index);
 }
 
 /** No pairs. */
@@ -183,7 +154,7 @@ export function hitTest(state, layout, cx, cy, radius = 8) {
  * `drag_points: pair 2 target must be [x, y] with two finite numbers, got [3,"a"]` (pairs count from 1, as
  * numbered on the canvas and in the node's own errors).
  */
-export function parseDragPoints(text) {
+function parseDragPoints(text) {
   if (text === undefined || text === null) return [];
   if (typeof text !== "string") throw new DragPointsError(`drag_points: expected a JSON string, got ${typeof text}`);
   if (text.trim() === "") return [];
@@ -234,7 +205,7 @@ function describe(value) {
 /** Parses `text` into an editor state; { state, error } where error is the DragPointsError message or null. */
 export function stateFromText(text) {
   try {
-    return { state: createState(parseDragPoints(text)), error: null };
+    return { state: { pairs: parseDragPoints(text).map(copyPair) }, error: null };
   } catch (error) {
     if (error instanceof DragPointsError) return { state: null, error: error.message };
     throw error;

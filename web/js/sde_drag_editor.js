@@ -30,9 +30,9 @@ const NODE_CLASS = "SDEEdit_SDEDrag";
 const TEXT_WIDGET = "drag_points";
 const IMAGE_INPUT = "image";
 const EDITOR_WIDGET = "drag_editor";
+const EDITOR_IMAGE_KEY = "sde_drag_source"; // the node's UI output with its source image: EDITOR_IMAGE_KEY in nodes/sde_drag.py
 const MIN_HEIGHT = 200; // editor (toolbar + canvas) in graph units
 const TEXT_MAX_HEIGHT = 110; // the drag_points textarea: a few lines, the rest of the node goes to the canvas
-const POLL_MS = 1000; // fallback check for text / image changes where the node is not drawn by LiteGraph
 const HIT_RADIUS = 9; // canvas px
 const POINT_RADIUS = 5;
 const MAX_UPSTREAM_HOPS = 16;
@@ -65,7 +65,30 @@ class DragPointEditor {
     this.executedFile = null; // last execution's preview { filename, subfolder, type }
     this.drag = null; // { ref: { pair, role }, pointerId }
     this.hover = null;
+    this.dirty = true; // the canvas needs drawing at the next animation frame
     this.buildDom();
+    this.frame = requestAnimationFrame(() => this.onFrame());
+  }
+
+  /**
+   * Once per animation frame while the node is on the page: pick up a hand edit of the drag_points text
+   * and a change of the upstream image (both a string compare when nothing changed), then draw if needed.
+   * The browser pauses the frames of a hidden page.
+   */
+  onFrame() {
+    this.frame = requestAnimationFrame(() => this.onFrame());
+    if (!this.element.isConnected) return;
+    this.syncFromWidget();
+    this.refreshImage();
+    if (this.dirty) {
+      this.dirty = false;
+      this.draw();
+    }
+  }
+
+  /** Draws at the next animation frame (several requests in one frame draw once). */
+  requestDraw() {
+    this.dirty = true;
   }
 
   // ---- DOM ---------------------------------------------------------------------------------------------
@@ -131,26 +154,18 @@ class DragPointEditor {
 
     this.element = root;
     this.canvas = canvas;
-    this.stage = stage;
     this.info = info;
     this.clearButton = clear;
     if (typeof ResizeObserver === "function") {
-      this.resizeObserver = new ResizeObserver(() => this.draw());
+      this.resizeObserver = new ResizeObserver(() => this.requestDraw());
       this.resizeObserver.observe(stage);
     }
-    // onDrawForeground already polls on every redraw of the LiteGraph canvas; this also covers frontends
-    // that render the node without it (Vue nodes) and costs a string compare while nothing changes.
-    this.timer = setInterval(() => {
-      if (!this.element.isConnected) return;
-      this.syncFromWidget();
-      this.refreshImage();
-    }, POLL_MS);
   }
 
   dispose() {
     this.resizeObserver?.disconnect();
     this.resizeObserver = null;
-    clearInterval(this.timer);
+    cancelAnimationFrame(this.frame);
   }
 
   // ---- the drag_points widget --------------------------------------------------------------------------
@@ -174,7 +189,7 @@ class DragPointEditor {
     this.error = error;
     if (state) this.state = state; // a pending handle is dropped: the text is the truth
     this.drag = null;
-    this.draw();
+    this.requestDraw();
   }
 
   /**
@@ -189,7 +204,7 @@ class DragPointEditor {
     if (widget && widget.value !== text) widget.value = text;
     this.node.setDirtyCanvas?.(true, true);
     app.extensionManager?.workflow?.activeWorkflow?.changeTracker?.checkState?.();
-    this.draw();
+    this.requestDraw();
   }
 
   clear() {
@@ -248,28 +263,28 @@ class DragPointEditor {
     this.imageError = null;
     if (!url) {
       this.image = null;
-      this.draw();
+      this.requestDraw();
       return;
     }
     const image = new Image();
     image.onload = () => {
       if (this.imageUrl !== url) return;
       this.image = image;
-      this.draw();
+      this.requestDraw();
       this.node.setDirtyCanvas?.(true, false);
     };
     image.onerror = () => {
       if (this.imageUrl !== url) return;
       this.image = null;
       this.imageError = `cannot load ${this.imageLabel}`;
-      this.draw();
+      this.requestDraw();
     };
     image.src = url;
   }
 
   /** The node's UI output: the source image under its own key (not `images`, which the frontend draws). */
   onExecuted(message) {
-    const file = message?.sde_drag_source?.[0];
+    const file = message?.[EDITOR_IMAGE_KEY]?.[0];
     if (file?.filename) {
       this.executedFile = { filename: file.filename, subfolder: file.subfolder ?? "", type: file.type ?? "temp" };
       this.refreshImage();
@@ -308,18 +323,14 @@ class DragPointEditor {
   }
 
   onPointerDown(event) {
-    if (event.button === 1) { // middle button pans the graph
-      app.canvas?.processMouseDown?.(event);
-      return;
-    }
-    if (event.button !== 0) return;
+    if (panThrough(event, "processMouseDown") || event.button !== 0) return;
     const target = this.pointTarget(event);
     if (!target) return;
     const { layout, cx, cy, hit } = target;
     if (hit) {
       this.drag = { ref: { pair: hit.pair, role: hit.role }, pointerId: event.pointerId };
       this.canvas.setPointerCapture?.(event.pointerId);
-      this.draw();
+      this.requestDraw();
       return;
     }
     if (!isOnImage(layout, cx, cy)) return;
@@ -328,10 +339,7 @@ class DragPointEditor {
   }
 
   onPointerMove(event) {
-    if ((event.buttons & 4) === 4) {
-      app.canvas?.processMouseMove?.(event);
-      return;
-    }
+    if (panThrough(event, "processMouseMove")) return;
     const layout = this.layout();
     if (!layout) return;
     const [cx, cy] = this.eventPos(event);
@@ -339,7 +347,7 @@ class DragPointEditor {
       event.preventDefault();
       event.stopPropagation();
       this.state = movePoint(this.state, this.drag.ref, canvasToImage(layout, cx, cy));
-      this.draw();
+      this.requestDraw();
       return;
     }
     const hit = this.editable() ? hitTest(this.state, layout, cx, cy, HIT_RADIUS) : null;
@@ -347,10 +355,7 @@ class DragPointEditor {
   }
 
   onPointerUp(event) {
-    if (event.button === 1) {
-      app.canvas?.processMouseUp?.(event);
-      return;
-    }
+    if (panThrough(event, "processMouseUp")) return;
     if (!this.drag || this.drag.pointerId !== event.pointerId) return;
     event.stopPropagation();
     this.canvas.releasePointerCapture?.(event.pointerId);
@@ -371,7 +376,7 @@ class DragPointEditor {
     if (same) return;
     this.hover = ref;
     this.canvas.style.cursor = ref ? "move" : "crosshair";
-    this.draw();
+    this.requestDraw();
   }
 
   // ---- drawing -----------------------------------------------------------------------------------------
@@ -506,6 +511,13 @@ function drawDot(ctx, [x, y], color, active, pending) {
   }
 }
 
+/** The middle button pans the graph: hands a middle-button pointer event to LiteGraph's canvas handler. */
+function panThrough(event, handler) {
+  const middle = event.type === "pointermove" ? (event.buttons & 4) === 4 : event.button === 1;
+  if (middle) app.canvas?.[handler]?.(event);
+  return middle;
+}
+
 function chain(object, name, after) {
   const original = object[name];
   object[name] = function (...args) {
@@ -533,7 +545,6 @@ app.registerExtension({
         setValue: () => {},
       });
       widget.serialize = false; // not in widgets_values either (it is the last widget: no index shift)
-      editor.widget = widget;
 
       const text = editor.textWidget();
       if (text) {
@@ -541,7 +552,7 @@ app.registerExtension({
         if (text.options && !text.options.getMaxHeight) text.options.getMaxHeight = () => TEXT_MAX_HEIGHT;
       }
       editor.syncFromWidget(true);
-      const [width, height] = this.computeSize();
+      const height = this.computeSize()[1];
       this.setSize([Math.max(this.size[0], 420), Math.max(this.size[1], height + 140)]);
     });
 
@@ -555,13 +566,6 @@ app.registerExtension({
     });
 
     chain(proto, "onConnectionsChange", function () {
-      this.sdeDragEditor?.refreshImage();
-    });
-
-    // Every redraw of the node: pick up hand edits of the text and a changed upstream image (both cheap
-    // when nothing changed).
-    chain(proto, "onDrawForeground", function () {
-      this.sdeDragEditor?.syncFromWidget();
       this.sdeDragEditor?.refreshImage();
     });
 

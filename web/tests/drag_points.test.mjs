@@ -4,30 +4,30 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import {
-  DragPointsError,
-  addHandle,
   addPoint,
-  cancelPending,
   canvasToImage,
   clearPairs,
   completeCount,
-  createState,
   deletePair,
-  heightForWidth,
   hitTest,
   imageToCanvas,
   isOnImage,
-  parseImageWidgetValue,
-  viewQuery,
   layoutImage,
   movePoint,
-  parseDragPoints,
+  parseImageWidgetValue,
   pendingIndex,
   pointsOutside,
   serializeDragPoints,
-  setTarget,
   stateFromText,
+  viewQuery,
 } from "../js/drag_points.js";
+
+/** The pairs of a drag_points text; throws its DragPointsError message. */
+function parsePairs(text) {
+  const { state, error } = stateFromText(text);
+  if (error) throw new Error(error);
+  return state.pairs;
+}
 
 describe("layoutImage (contain + letterbox)", () => {
   test("wide canvas, square image: bars left and right", () => {
@@ -58,12 +58,6 @@ describe("layoutImage (contain + letterbox)", () => {
     assert.equal(layoutImage(0, 100, 64, 64), null);
     assert.equal(layoutImage(100, 100, 0, 64), null);
     assert.equal(layoutImage(100, 100, undefined, 64), null);
-  });
-
-  test("heightForWidth keeps the aspect ratio", () => {
-    assert.equal(heightForWidth(400, 768, 512), 400 * 512 / 768);
-    assert.equal(heightForWidth(300, 64, 64), 300);
-    assert.equal(heightForWidth(300, 0, 64), 0);
   });
 });
 
@@ -115,14 +109,14 @@ describe("canvas <-> image mapping", () => {
   });
 
   test("mapping without a layout is an error", () => {
-    assert.throws(() => canvasToImage(null, 1, 1), DragPointsError);
-    assert.throws(() => imageToCanvas(null, [1, 1]), DragPointsError);
+    assert.throws(() => canvasToImage(null, 1, 1), /no image layout/);
+    assert.throws(() => imageToCanvas(null, [1, 1]), /no image layout/);
   });
 });
 
 describe("pair editing", () => {
   test("clicks alternate handle, target, handle, target", () => {
-    let state = createState();
+    let state = { pairs: [] };
     state = addPoint(state, [10, 20]);
     assert.deepEqual(state, { pairs: [{ source: [10, 20], target: null }] });
     assert.equal(pendingIndex(state), 0);
@@ -139,7 +133,7 @@ describe("pair editing", () => {
   });
 
   test("functions do not mutate their input", () => {
-    const state = createState([{ source: [1, 2], target: [3, 4] }]);
+    const state = { pairs: [{ source: [1, 2], target: [3, 4] }] };
     const frozen = JSON.stringify(state);
     addPoint(state, [9, 9]);
     movePoint(state, { pair: 0, role: "target" }, [7, 7]);
@@ -147,42 +141,32 @@ describe("pair editing", () => {
     assert.equal(JSON.stringify(state), frozen);
   });
 
-  test("addHandle drops a pending handle; setTarget needs one", () => {
-    let state = addHandle(createState(), [1, 1]);
-    state = addHandle(state, [2, 2]);
-    assert.deepEqual(state.pairs, [{ source: [2, 2], target: null }]);
-    assert.throws(() => setTarget(createState(), [1, 1]), /no handle is waiting/);
-  });
-
   test("movePoint moves one point only", () => {
-    const state = createState([{ source: [1, 2], target: [3, 4] }, { source: [5, 6], target: [7, 8] }]);
+    const state = { pairs: [{ source: [1, 2], target: [3, 4] }, { source: [5, 6], target: [7, 8] }] };
     const moved = movePoint(state, { pair: 1, role: "source" }, [50, 60]);
     assert.deepEqual(moved.pairs, [{ source: [1, 2], target: [3, 4] }, { source: [50, 60], target: [7, 8] }]);
-    assert.throws(() => movePoint(state, { pair: 2, role: "source" }, [0, 0]), DragPointsError);
-    assert.throws(() => movePoint(state, { pair: 0, role: "middle" }, [0, 0]), DragPointsError);
-    const pending = addHandle(state, [9, 9]);
-    assert.throws(() => movePoint(pending, { pair: 2, role: "target" }, [0, 0]), DragPointsError);
+    assert.throws(() => movePoint(state, { pair: 2, role: "source" }, [0, 0]), /no point/);
+    assert.throws(() => movePoint(state, { pair: 0, role: "middle" }, [0, 0]), /no point/);
+    const pending = addPoint(state, [9, 9]);
+    assert.throws(() => movePoint(pending, { pair: 2, role: "target" }, [0, 0]), /no point/);
   });
 
-  test("deletePair renumbers the rest; cancelPending and clearPairs", () => {
-    const state = createState([
+  test("deletePair renumbers the rest; clearPairs", () => {
+    const state = { pairs: [
       { source: [1, 1], target: [2, 2] }, { source: [3, 3], target: [4, 4] }, { source: [5, 5], target: [6, 6] },
-    ]);
+    ] };
     assert.deepEqual(deletePair(state, 1).pairs, [{ source: [1, 1], target: [2, 2] }, { source: [5, 5], target: [6, 6] }]);
     assert.throws(() => deletePair(state, 3), /no pair 3 \(there are 3\)/);
-    assert.throws(() => deletePair(state, -1), DragPointsError);
-    const pending = addHandle(state, [7, 7]);
-    assert.deepEqual(cancelPending(pending), state);
-    assert.deepEqual(cancelPending(state), state);
+    assert.throws(() => deletePair(state, -1), /no pair -1/);
     assert.deepEqual(clearPairs(), { pairs: [] });
   });
 
   test("hitTest finds the nearest point within the radius", () => {
     const layout = layoutImage(400, 200, 512, 512); // pixel (x, y) centre at (100 + (x+.5)s, (y+.5)s)
-    const state = createState([
+    const state = { pairs: [
       { source: [0, 0], target: [256, 256] },
       { source: [512 - 1, 511], target: null },
-    ]);
+    ] };
     // target of pair 0 is drawn at (200.195.., 100.195..)
     assert.deepEqual(hitTest(state, layout, 203, 100, 8), { pair: 0, role: "target", distance: Math.hypot(203 - (100 + 256.5 * 0.390625), 100 - 256.5 * 0.390625) });
     assert.equal(hitTest(state, layout, 215, 100, 8), null);
@@ -193,28 +177,28 @@ describe("pair editing", () => {
 
   test("hitTest: ties go to the later pair and to the target", () => {
     const layout = layoutImage(100, 100, 100, 100);
-    const state = createState([
+    const state = { pairs: [
       { source: [10, 10], target: [10, 10] },
       { source: [10, 10], target: [40, 40] },
-    ]);
+    ] };
     assert.deepEqual(hitTest(state, layout, 10.5, 10.5), { pair: 1, role: "source", distance: 0 });
-    const one = createState([{ source: [10, 10], target: [10, 10] }]);
+    const one = { pairs: [{ source: [10, 10], target: [10, 10] }] };
     assert.deepEqual(hitTest(one, layout, 10.5, 10.5), { pair: 0, role: "target", distance: 0 });
   });
 });
 
 describe("JSON", () => {
   test("parse the documented format", () => {
-    const pairs = parseDragPoints('{"pairs": [{"source": [120, 80], "target": [160, 96.5]}]}');
+    const pairs = parsePairs('{"pairs": [{"source": [120, 80], "target": [160, 96.5]}]}');
     assert.deepEqual(pairs, [{ source: [120, 80], target: [160, 96.5] }]);
   });
 
   test("empty text and an empty list mean no pairs; extra keys are ignored", () => {
-    assert.deepEqual(parseDragPoints(""), []);
-    assert.deepEqual(parseDragPoints("  \n"), []);
-    assert.deepEqual(parseDragPoints(undefined), []);
-    assert.deepEqual(parseDragPoints('{"pairs": []}'), []);
-    assert.deepEqual(parseDragPoints('{"pairs": [{"source": [1, 2], "target": [3, 4], "note": "x"}], "v": 1}'),
+    assert.deepEqual(parsePairs(""), []);
+    assert.deepEqual(parsePairs("  \n"), []);
+    assert.deepEqual(parsePairs(undefined), []);
+    assert.deepEqual(parsePairs('{"pairs": []}'), []);
+    assert.deepEqual(parsePairs('{"pairs": [{"source": [1, 2], "target": [3, 4], "note": "x"}], "v": 1}'),
       [{ source: [1, 2], target: [3, 4] }]);
   });
 
@@ -233,39 +217,37 @@ describe("JSON", () => {
       ['{"pairs": [{"source": [1, 2], "target": [-1, 4]}]}', /^drag_points: pair 1 target \[-1,4\] is negative/],
     ];
     for (const [text, pattern] of cases) {
-      assert.throws(() => parseDragPoints(text), (error) => {
-        assert.ok(error instanceof DragPointsError, text);
-        assert.match(error.message, pattern, text);
-        return true;
-      });
+      const { state, error } = stateFromText(text);
+      assert.equal(state, null, text);
+      assert.match(error, pattern, text);
     }
-    assert.throws(() => parseDragPoints(42), /expected a JSON string, got number/);
+    assert.match(stateFromText(42).error, /expected a JSON string, got number/);
   });
 
   test("serialize: integers, complete pairs only, one pair per line", () => {
-    const state = createState([
+    const state = { pairs: [
       { source: [10.4, 20.6], target: [30, 40] },
       { source: [1, 2], target: [3, 4] },
       { source: [7, 7], target: null },
-    ]);
+    ] };
     assert.equal(serializeDragPoints(state),
       '{"pairs": [\n  {"source": [10, 21], "target": [30, 40]},\n  {"source": [1, 2], "target": [3, 4]}\n]}');
-    assert.equal(serializeDragPoints(createState()), '{"pairs": []}');
-    assert.equal(serializeDragPoints(addHandle(createState(), [1, 1])), '{"pairs": []}');
+    assert.equal(serializeDragPoints({ pairs: [] }), '{"pairs": []}');
+    assert.equal(serializeDragPoints(addPoint({ pairs: [] }, [1, 1])), '{"pairs": []}');
   });
 
   test("serialize keeps a hand-written point outside the image when another pair changes", () => {
-    const written = createState([{ source: [500, 2], target: [20, 10] }]);
-    const edited = setTarget(addHandle(written, [5, 5]), [9, 9]);
+    const written = { pairs: [{ source: [500, 2], target: [20, 10] }] };
+    const edited = addPoint(addPoint(written, [5, 5]), [9, 9]);
     assert.equal(serializeDragPoints(edited),
       '{"pairs": [\n  {"source": [500, 2], "target": [20, 10]},\n  {"source": [5, 5], "target": [9, 9]}\n]}');
   });
 
   test("round trip: serialize -> parse -> serialize", () => {
-    const state = createState([{ source: [0, 511], target: [255, 3] }, { source: [100, 100], target: [140, 90] }]);
+    const state = { pairs: [{ source: [0, 511], target: [255, 3] }, { source: [100, 100], target: [140, 90] }] };
     const text = serializeDragPoints(state);
-    assert.deepEqual(parseDragPoints(text), state.pairs);
-    assert.equal(serializeDragPoints(createState(parseDragPoints(text))), text);
+    assert.deepEqual(parsePairs(text), state.pairs);
+    assert.equal(serializeDragPoints({ pairs: parsePairs(text) }), text);
     assert.deepEqual(JSON.parse(text), { pairs: state.pairs });
   });
 
