@@ -18,20 +18,50 @@ import comfy.utils
 import latent_preview
 import torch
 
-from ..samplers import EPS, FLOW, InputError, Parameterization
+from ..samplers import EPS, InputError, Parameterization
+from ..samplers.noise_levels import flow
 from ..samplers.validation import check_choice
 
 
 # ---- model type and latent format -------------------------------------------------------------------------
 
+# Sampling types whose algebra the pack does not serve, by the name of their class in comfy.model_sampling.
+REFUSED_SAMPLING = {
+    "IMG_TO_IMG": "(Lotus) maps the image to its output in one step and is no denoiser of noisy latents, so "
+                  "there is nothing to invert; run it with core KSampler as its template does",
+    "IMG_TO_IMG_FLOW": "(Wan FlowRVS) outputs the result itself, not a denoised latent, so there is nothing to "
+                       "invert; run it with core samplers as its template does",
+    "ModelSamplingAV": "(MiniMax H3) packs audio on a schedule of its own into the latent; the SDE Edit samplers "
+                       "serve image and video latents only, so use core samplers for it",
+}
+PROBE_SIGMAS = (0.25, 0.5, 0.75)
+
+
 def parameterization_of(model_sampling) -> Parameterization:
-    """CONST (SD3, Flux, ...) is the flow parameterisation; EPS, V, EDM share x = x0 + sigma * eps."""
-    if isinstance(model_sampling, comfy.model_sampling.CONST):
-        return FLOW
-    if isinstance(model_sampling, (comfy.model_sampling.EPS, comfy.model_sampling.COSMOS_RFLOW)):
+    """The noise algebra of a model, read from its own ``model_sampling.noise_scaling``: ``x = a x0 + b eps``.
+
+    ``a = 1, b = sigma`` is the EPS algebra (EPS, V, EDM, V-DDPM, Cosmos RFlow); ``a = 1 - sigma,
+    b = s sigma`` the flow algebra with noise scale ``s`` (CONST). Anything else, and the sampling types
+    of ``REFUSED_SAMPLING``, is refused by name.
+    """
+    kind = "+".join(base.__name__ for base in type(model_sampling).__bases__)  # ComfyUI's ModelSampling(s, c)
+    for name, reason in REFUSED_SAMPLING.items():
+        refused = getattr(comfy.model_sampling, name, None)
+        if refused is not None and isinstance(model_sampling, refused):
+            raise InputError(f"model: its sampling type {name} {reason}")
+    sigma = torch.tensor(PROBE_SIGMAS, dtype=torch.float64)
+    ones, zeros = torch.ones(len(sigma), 1, dtype=torch.float64), torch.zeros(len(sigma), 1, dtype=torch.float64)
+    a = model_sampling.noise_scaling(sigma, zeros, ones)[:, 0]
+    b = model_sampling.noise_scaling(sigma, ones, zeros)[:, 0]
+    if torch.allclose(a, torch.ones_like(a), rtol=0, atol=1e-12) and torch.allclose(b, sigma, rtol=1e-12, atol=0):
         return EPS
-    raise InputError(f"model: its sampling type {type(model_sampling).__name__} is not supported; "
-                     "supported: EPS, V-prediction, EDM (SD1.x, SD2.x, SDXL) and CONST flow (SD3.x, Flux, ...)")
+    scale = float(b[0] / sigma[0])
+    if torch.allclose(a, 1 - sigma, rtol=0, atol=1e-12) and torch.allclose(b, scale * sigma, rtol=1e-12, atol=0) \
+            and scale > 0:
+        return flow(scale)
+    raise InputError(f"model: its sampling type {kind} mixes signal and noise as x = {float(a[1]):.4g} x0 + "
+                     f"{float(b[1]):.4g} eps at sigma 0.5, neither the EPS/V algebra (x0 + sigma eps) nor the flow "
+                     f"algebra ((1 - sigma) x0 + s sigma eps) that the SDE Edit samplers invert")
 
 
 def check_latent_shape(base_model, samples: torch.Tensor, name: str = "latent") -> None:
@@ -58,7 +88,10 @@ def noise_mask(latent: dict, samples: torch.Tensor, name: str = "latent"):
     """The LATENT's noise_mask, whose batch must be 1 or the latent's (core would repeat or cut it silently)."""
     mask = latent.get("noise_mask")
     if mask is not None:
-        batch = mask.numel() // (mask.shape[-1] * mask.shape[-2])
+        if samples.ndim == 5:  # a video latent: ComfyUI reads a mask of fewer dims as the frames of one mask
+            batch = mask.shape[0] if mask.ndim == 5 else 1
+        else:
+            batch = mask.numel() // (mask.shape[-1] * mask.shape[-2])
         if batch not in (1, samples.shape[0]):
             raise InputError(f"{name}: its noise_mask holds {batch} masks for a batch of {samples.shape[0]} latents; "
                              f"give one mask for all, or one per latent")

@@ -1,10 +1,10 @@
 """Exact denoisers for tests and demos: posterior means E[x0 | x_sigma] of known data distributions.
 
-A Gaussian mixture ``x0 ~ sum_k w_k N(mu_k, s_k^2 I)`` under ``x = a x0 + sigma eps`` has the exact
-posterior mean
+A Gaussian mixture ``x0 ~ sum_k w_k N(mu_k, s_k^2 I)`` under ``x = a x0 + b eps`` (``noise_levels``) has the
+exact posterior mean
 
-    E[x0 | x] = sum_k r_k(x) (mu_k + a s_k^2 / (a^2 s_k^2 + sigma^2) (x - a mu_k)),
-    r_k(x)   = softmax_k(log w_k + log N(x; a mu_k, (a^2 s_k^2 + sigma^2) I)).
+    E[x0 | x] = sum_k r_k(x) (mu_k + a s_k^2 / (a^2 s_k^2 + b^2) (x - a mu_k)),
+    r_k(x)   = softmax_k(log w_k + log N(x; a mu_k, (a^2 s_k^2 + b^2) I)).
 
 An empirical image set is the mixture with s_k = 0 (a softmax-weighted mean of the stored images).
 Conditioning on labels restricts the mixture to the matching images; classifier-free guidance mixes
@@ -59,7 +59,7 @@ class GaussianMixture:
         s2 = self._variances.to(flat.device)
         sig = sigma.to(flat.device, torch.float64).view(b, 1)
         a = (1 - sig) if param.name == "flow" else torch.ones_like(sig)
-        var = a**2 * s2.view(1, -1) + sig**2                                   # [B, K]
+        var = a**2 * s2.view(1, -1) + (param.noise_scale * sig) ** 2          # [B, K]
         # ||x - a mu_k||^2 by matmul: the data sets can hold hundreds of images.
         norms = self._mean_norms.to(flat.device)[None]
         dist2 = (flat.pow(2).sum(1, keepdim=True) - 2 * a * flat @ mu.T + a**2 * norms).clamp_min(0)  # [B, K]

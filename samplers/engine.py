@@ -141,7 +141,7 @@ def ddim_invert(denoiser: Denoiser, x0: torch.Tensor, values: list[float], param
         else:
             x0_model = denoiser(x, sigma_batch(x, high))
             x0_hat, eps_hat = x, param.eps_from_x0(x, x0_model, high)
-        x = param.alpha(high) * x0_hat + high * eps_hat
+        x = param.add_noise(x0_hat, eps_hat, high)
         recorded[high] = x
         report(callback, step, x, x0_hat, low, high)
     return torch.stack([recorded[s] for s in values])

@@ -127,9 +127,9 @@ def controlled_forward_step(denoiser: Denoiser, param: Parameterization, y: torc
     else:
         x0_hat, point = y, param.alpha(sigma_next) * y
         eps_hat = param.eps_from_x0(point, denoiser(point, sigma_batch(y, sigma_next)), sigma_next)
-    x0_line = (y - sigma * y1) / param.alpha(sigma)       # the clean end of the straight line through y to y1
+    x0_line = (y - param.noise(sigma) * y1) / param.alpha(sigma)  # the clean end of the straight line through y to y1
     x0_blend, eps_blend = torch.lerp(x0_hat, x0_line, gamma), torch.lerp(eps_hat, y1, gamma)
-    return param.alpha(sigma_next) * x0_blend + sigma_next * eps_blend, x0_hat
+    return param.add_noise(x0_blend, eps_blend, sigma_next), x0_hat
 
 
 @torch.no_grad()
@@ -210,10 +210,10 @@ def rectified_sde_step(param: Parameterization, x: torch.Tensor, x0_hat: torch.T
 
 
 def rectified_flow_time(param: Parameterization, sigma: float) -> tuple[float, float]:
-    """``(t, scale)``: a state ``a(sigma) x0 + sigma eps`` is the rectified-flow state ``(1 - t) x0 + t eps``
-    after multiplying by ``scale = 1 / (a(sigma) + sigma)``, with ``t = sigma * scale``.
+    """``(t, scale)``: a state ``a(sigma) x0 + b(sigma) eps`` is the rectified-flow state ``(1 - t) x0 + t eps``
+    after multiplying by ``scale = 1 / (a + b)``, with ``t = b * scale``.
 
-    The identity for FLOW; ``t = sigma / (1 + sigma)``, ``x / (1 + sigma)`` for EPS/V models.
+    The identity for FLOW with noise scale 1; ``t = sigma / (1 + sigma)``, ``x / (1 + sigma)`` for EPS/V models.
     """
-    scale = 1.0 / (param.alpha(sigma) + sigma)
-    return sigma * scale, scale
+    scale = 1.0 / (param.alpha(sigma) + param.noise(sigma))
+    return param.noise(sigma) * scale, scale

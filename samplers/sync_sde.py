@@ -17,7 +17,6 @@ from __future__ import annotations
 import torch
 
 from .engine import Callback, Denoiser, anchored_step, forward_chain, pin_to_recorded, prepare, report, seeded, sigma_batch
-from .noise_levels import FLOW
 from .validation import InputError, check_choice
 
 DISCRETISATIONS = ("ddpm", "rectified")
@@ -35,7 +34,7 @@ def sync_sde(source: Denoiser, target: Denoiser, x0: torch.Tensor, sigmas, param
     param, values, mask = setup.param, setup.sigmas, setup.mask
     check_choice(discretisation, DISCRETISATIONS, "discretisation")
     if discretisation == "rectified":
-        if param is not FLOW:
+        if param.name != "flow":
             raise InputError("discretisation: 'rectified' is the rectified-flow SDE and needs a flow (CONST) "
                              "model such as Flux or SD3; use 'ddpm' for EPS/V models")
         if values[0] >= 1.0:

@@ -7,10 +7,12 @@ import torch
 from conftest import Counting, rel_err
 from sde_edit.samplers import EPS, FLOW, InputError, cycle_sde_invert, cycle_sde_replay
 from sde_edit.samplers.analytic import cfg_denoiser, gaussian
+from sde_edit.samplers.noise_levels import flow
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
 from sde_edit.samplers.shape_world import ShapeWorld
 
-PARAMS = {"eps": (EPS, sd_uniform_schedule(20)), "flow": (FLOW, flow_schedule(20, shift=3.0))}
+PARAMS = {"eps": (EPS, sd_uniform_schedule(20)), "flow": (FLOW, flow_schedule(20, shift=3.0)),
+          "flow-noise-scale-8": (flow(8.0), flow_schedule(20, shift=3.0))}
 
 
 def guided(mixture, param, cfg, labels=(0, 1)):
@@ -22,7 +24,7 @@ def guided(mixture, param, cfg, labels=(0, 1)):
 
 @pytest.mark.parametrize("cfg", [1.0, 7.5])
 @pytest.mark.parametrize("eta", [0.3, 1.0])
-@pytest.mark.parametrize("name", ["eps", "flow"])
+@pytest.mark.parametrize("name", ["eps", "flow", "flow-noise-scale-8"])
 def test_cycle_sde_reconstruction_is_exact(mixture, name, eta, cfg):
     param, sigmas = PARAMS[name]
     denoiser = guided(mixture, param, cfg)
@@ -147,6 +149,23 @@ def test_recovered_noise_has_the_exact_reverse_conditional_law():
         w = trajectory.recovered_noise(k)
         assert abs(float(w.mean())) < 4 * math.sqrt(expected_var / w.numel())
         assert float(w.var()) == pytest.approx(expected_var, rel=0.03)
+
+
+def test_noise_scale_scales_the_recorded_noise(mixture):
+    """With noise scale 8 the recorded states carry 8 times the noise of a scale-1 flow model (the same seed
+    draws the same Gaussians), and so do the reverse steps' noise: an inversion that ignored the scale would
+    hand the model states it was never trained on. (The deterministic DDIM step does not depend on the scale:
+    x_s = a_s x0 + (b_s / b_t)(x_t - a_t x0).)"""
+    sigmas = flow_schedule(12, 0.8, shift=3.0)
+    x0 = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(5))
+    scaled = cycle_sde_invert(mixture.denoiser(flow(8.0)), x0, sigmas, flow(8.0), seed=2)
+    plain = cycle_sde_invert(mixture.denoiser(FLOW), x0, sigmas, FLOW, seed=2)
+    for k in range(len(sigmas) - 1):
+        noise_scaled = scaled.states[k] - (1 - sigmas[k]) * x0
+        noise_plain = plain.states[k] - (1 - sigmas[k]) * x0
+        assert rel_err(noise_scaled, 8.0 * noise_plain) <= 1e-5
+        assert flow(8.0).ddim_coefficients(sigmas[k], sigmas[k + 1], 1.0)[2] == \
+            pytest.approx(8.0 * FLOW.ddim_coefficients(sigmas[k], sigmas[k + 1], 1.0)[2], rel=1e-12)
 
 
 # --- errors -----------------------------------------------------------------------------------

@@ -6,12 +6,15 @@ import torch
 
 from conftest import rel_err
 from sde_edit.samplers import EPS, FLOW, InputError, cycle_sde_invert, cycle_sde_replay, record_forward_chain
+from sde_edit.samplers.noise_levels import Parameterization, flow
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
+
+ALGEBRAS = pytest.mark.parametrize("param", [EPS, FLOW, flow(8.0)], ids=["eps", "flow", "flow-noise-scale-8"])
 
 
 # --- noise-level algebra -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("param", [EPS, FLOW], ids=["eps", "flow"])
+@ALGEBRAS
 def test_forward_transitions_compose_to_the_marginal(param):
     levels = [0.0, 0.05, 0.3, 0.62, 0.9]
     signal, variance = 1.0, 0.0
@@ -19,17 +22,18 @@ def test_forward_transitions_compose_to_the_marginal(param):
         ratio, std = param.transition(low, high)
         signal, variance = ratio * signal, ratio**2 * variance + std**2
         assert signal == pytest.approx(param.alpha(high), rel=1e-12)
-        assert variance == pytest.approx(high**2, rel=1e-12)
+        assert variance == pytest.approx(param.noise(high) ** 2, rel=1e-12)
 
 
-@pytest.mark.parametrize("param", [EPS, FLOW], ids=["eps", "flow"])
+@ALGEBRAS
 def test_posterior_matches_gaussian_conditioning(param):
     """q(x_s | x_t, x0) from the joint covariance of (x_s, x_t) given x0, computed independently."""
     s, t = 0.35, 0.8
+    b_s, b_t = param.noise(s), param.noise(t)
     ratio, trans_std = param.transition(s, t)
-    # Cov[x_s] = s^2, Cov[x_s, x_t] = ratio s^2, Cov[x_t] = t^2 (all given x0).
-    gain = ratio * s**2 / t**2
-    expected_var = s**2 - gain * ratio * s**2
+    # Cov[x_s] = b_s^2, Cov[x_s, x_t] = ratio b_s^2, Cov[x_t] = b_t^2 (all given x0).
+    gain = ratio * b_s**2 / b_t**2
+    expected_var = b_s**2 - gain * ratio * b_s**2
     c_xt, c_x0, std = param.posterior(t, s)
     assert c_xt == pytest.approx(gain, rel=1e-12)
     # Mean: a_s x0 + gain (x_t - a_t x0).
@@ -37,7 +41,7 @@ def test_posterior_matches_gaussian_conditioning(param):
     assert std == pytest.approx(math.sqrt(expected_var), rel=1e-12)
 
 
-@pytest.mark.parametrize("param", [EPS, FLOW], ids=["eps", "flow"])
+@ALGEBRAS
 def test_ddim_eta_one_is_the_posterior_and_eta_zero_the_ode_step(param):
     generator = torch.Generator().manual_seed(1)
     x_t, x0 = torch.randn(2, 3, 4, 4, generator=generator, dtype=torch.float64), \
@@ -49,20 +53,33 @@ def test_ddim_eta_one_is_the_posterior_and_eta_zero_the_ode_step(param):
     assert std == pytest.approx(post_std, rel=1e-12)
     mean, std = param.ddim_mean(x_t, x0, t, s, eta=0.0)
     assert std == 0.0
-    eps = (x_t - param.alpha(t) * x0) / t
-    assert torch.allclose(mean, param.alpha(s) * x0 + s * eps, atol=1e-12)
+    eps = (x_t - param.alpha(t) * x0) / param.noise(t)
+    assert torch.allclose(mean, param.alpha(s) * x0 + param.noise(s) * eps, atol=1e-12)
     if param is FLOW:  # the Euler step of the velocity v = eps - x0
         assert torch.allclose(mean, x_t + (s - t) * (eps - x0), atol=1e-12)
 
 
-def test_forward_chain_statistics_match_the_marginal():
+@pytest.mark.parametrize("noise_scale", [1.0, 8.0])
+def test_forward_chain_statistics_match_the_marginal(noise_scale):
     x0 = torch.zeros(4000, 1, 2, 2)
     sigmas = flow_schedule(5, shift=2.0)
-    states = record_forward_chain(x0 + 0.5, sigmas, FLOW, seed=3)
+    states = record_forward_chain(x0 + 0.5, sigmas, flow(noise_scale), seed=3)
     for k, sigma in enumerate(sigmas):
-        assert float(states[k].mean()) == pytest.approx(0.5 * (1 - sigma), abs=0.02)
-        assert float(states[k].std()) == pytest.approx(sigma, abs=0.02)
+        assert float(states[k].mean()) == pytest.approx(0.5 * (1 - sigma), abs=0.02 * noise_scale)
+        assert float(states[k].std()) == pytest.approx(noise_scale * sigma, rel=0.02, abs=0.02)
     assert torch.equal(states[-1], x0 + 0.5)
+
+
+def test_noise_scale_is_the_noise_coefficient_of_a_flow_state():
+    """``flow(s)``: x = (1 - sigma) x0 + s sigma eps (ComfyUI >= 0.33 CONST.noise_scaling); the VP scale and the
+    messages follow it, and only a flow model takes a scale."""
+    param = flow(8.0)
+    assert (param.alpha(0.25), param.noise(0.25), param.vp_scale(0.25)) == (0.75, 2.0, math.hypot(0.75, 2.0))
+    assert flow(1.0) is FLOW and param != FLOW and param.model_kind == "a flow model with noise scale 8"
+    for name, scale in (("eps", 2.0), ("flow", 0.0), ("flow", float("nan"))):
+        with pytest.raises(ValueError, match="noise_scale: a positive number, and 1 for eps"):
+            Parameterization(name, scale)
+
 
 
 def test_noise_levels_reach_the_model_in_at_least_float32():

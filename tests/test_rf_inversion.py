@@ -6,10 +6,12 @@ from conftest import rel_err
 from sde_edit.samplers import EPS, FLOW, InputError
 from sde_edit.samplers.analytic import cfg_denoiser, gaussian
 from sde_edit.samplers.engine import ddim_invert
+from sde_edit.samplers.noise_levels import flow
 from sde_edit.samplers.rf_inversion import eta_schedule, rf_edit, rf_invert
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
 
-SCHEDULES = {"eps": (EPS, sd_uniform_schedule), "flow": (FLOW, lambda steps: flow_schedule(steps, shift=3.0))}
+SCHEDULES = {"eps": (EPS, sd_uniform_schedule), "flow": (FLOW, lambda steps: flow_schedule(steps, shift=3.0)),
+             "flow-noise-scale-8": (flow(8.0), lambda steps: flow_schedule(steps, shift=3.0))}
 
 
 @pytest.fixture(scope="module")
@@ -58,23 +60,25 @@ def test_gamma_zero_is_ddim_inversion(data, source):
     assert torch.allclose(states, ddim_invert(data.denoiser(EPS), source, sigmas, EPS), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["eps", "flow"])
+@pytest.mark.parametrize("name", ["eps", "flow", "flow-noise-scale-8"])
 def test_gamma_one_lands_on_the_target_noise(data, source, name):
-    """gamma = 1 follows the straight line to y1: a flow schedule from sigma 1 ends exactly on y1, an EPS one
-    at its top level on the same line, y0 + sigma_max y1."""
+    """gamma = 1 follows the straight line to y1: a flow schedule from sigma 1 ends exactly on y1 (on s y1 for
+    noise scale s), an EPS one at its top level on the same line, y0 + sigma_max y1."""
     param, schedule = SCHEDULES[name]
     sigmas = schedule(28)
     y1 = torch.randn(source.shape, generator=torch.Generator().manual_seed(7))
     inverted = rf_invert(data.denoiser(param), source, sigmas, param, gamma=1.0, seed=7)
     if param is FLOW:
         assert torch.equal(inverted, y1)
+    elif param.name == "flow":
+        assert torch.allclose(inverted, param.noise_scale * y1, rtol=1e-6, atol=1e-5)
     else:
         assert torch.allclose(inverted, source + sigmas[0] * y1, rtol=1e-6, atol=1e-5)
     assert torch.equal(rf_invert(data.denoiser(param), source, sigmas, param, gamma=1.0, noise=y1), inverted)
 
 
 @pytest.mark.parametrize("stochastic", [False, True], ids=["ode", "sde"])
-@pytest.mark.parametrize("name", ["eps", "flow"])
+@pytest.mark.parametrize("name", ["eps", "flow", "flow-noise-scale-8"])
 def test_eta_one_everywhere_lands_on_the_source(data, source, name, stochastic):
     param, schedule = SCHEDULES[name]
     sigmas = schedule(28)

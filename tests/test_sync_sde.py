@@ -5,10 +5,12 @@ import torch
 from conftest import Counting
 from sde_edit.samplers import EPS, FLOW, InputError, cycle_sde_invert, cycle_sde_replay
 from sde_edit.samplers.analytic import cfg_denoiser
+from sde_edit.samplers.noise_levels import flow
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
 from sde_edit.samplers.sync_sde import sync_sde
 
-PARAMS = {"eps": (EPS, sd_uniform_schedule(20, 0.7)), "flow": (FLOW, flow_schedule(20, 0.7))}
+PARAMS = {"eps": (EPS, sd_uniform_schedule(20, 0.7)), "flow": (FLOW, flow_schedule(20, 0.7)),
+          "flow-noise-scale-8": (flow(8.0), flow_schedule(20, 0.7))}
 DISCRETISATIONS = {"eps": ["ddpm"], "flow": ["ddpm", "rectified"]}
 
 
@@ -16,7 +18,8 @@ def colour_denoiser(world, colour, param, cfg=3.0):
     return cfg_denoiser(world.mixture(colour=colour).denoiser(param), world.mixture().denoiser(param), cfg)
 
 
-@pytest.mark.parametrize("name, discretisation", [("eps", "ddpm"), ("flow", "ddpm"), ("flow", "rectified")])
+@pytest.mark.parametrize("name, discretisation", [("eps", "ddpm"), ("flow", "ddpm"), ("flow", "rectified"),
+                                                  ("flow-noise-scale-8", "ddpm"), ("flow-noise-scale-8", "rectified")])
 @pytest.mark.parametrize("cfg", [1.0, 7.5])
 def test_same_prompt_returns_the_source_exactly(mixture, name, discretisation, cfg):
     param, sigmas = PARAMS[name]
