@@ -76,6 +76,15 @@ def check_latent_shape(base_model, samples: torch.Tensor, name: str = "latent") 
                          f"node)")
 
 
+def check_image_grid(base_model, samples: torch.Tensor, method: str) -> None:
+    """A method that places points or masks on the image (SDE-Drag, inpainting) needs a latent with height and
+    width; a 3D-shape or audio model's latent [B, C, L] has none."""
+    if getattr(base_model.latent_format, "latent_dimensions", 2) < 2:
+        raise InputError(f"latent: {method} works on an image grid (height and width), and "
+                         f"{type(base_model.model_config).__name__} latents {tuple(samples.shape)} have none; use "
+                         f"Cycle-SDE, sync-SDE or RF-Inversion with this model")
+
+
 def model_latent(model, latent: dict, name: str = "latent") -> torch.Tensor:
     """A LATENT's samples as SamplerCustomAdvanced prepares them (empty latents get the model's channels),
     checked against the model's latent format."""
@@ -302,6 +311,9 @@ class SamplerCall:
         """
         model = self.guider.inner_model
         return state + (self.model_space(edited) - model.process_latent_in(model.process_latent_out(state)))
+
+    def require_image_grid(self, method: str) -> None:
+        check_image_grid(self.guider.inner_model, self.latent, method)
 
     def require(self, param: Parameterization, what: str) -> None:
         if self.param != param:

@@ -30,6 +30,9 @@ class SDEDragSampler(adapter.PackSampler):
         self.drag_points, self.settings, self.seed, self.downscale = drag_points, settings, seed, downscale
         self.image_size = image_size
 
+    def check(self, call):
+        call.require_image_grid("SDE-Drag")
+
     def run(self, call):
         pairs = latent_pairs(self.drag_points, call.latent.shape, self.downscale, self.image_size)
         return sde_drag(call.guided, call.latent, call.sigmas, call.param, pairs,
@@ -189,6 +192,7 @@ class SDEDrag(io.ComfyNode):
                 image=None) -> io.NodeOutput:
         check_choice(preset, [*PRESETS, "custom"], "preset")
         samples = adapter.model_latent(model, latent)
+        adapter.check_image_grid(model.model, samples, "SDE-Drag")
         downscale, image_size = vae_downscale, None
         if image is not None:
             height, width = samples.shape[-2:]

@@ -15,10 +15,13 @@ class SDEInpaintSampler(adapter.PackSampler):
     def __init__(self, eta: float, seed: int):
         self.eta, self.seed = eta, seed
 
-    def run(self, call):
+    def check(self, call):
+        call.require_image_grid("SDE inpainting")
         if call.mask is None:
             raise InputError("latent: the SDE inpainting sampler needs a noise_mask on the latent (Set Latent "
                              "Noise Mask, or VAE Encode (for Inpainting)); 1 = area to fill")
+
+    def run(self, call):
         return sde_inpaint(call.denoiser, call.latent, call.sigmas, call.param, call.mask, eta=self.eta,
                            seed=self.seed, callback=call.report)
 
