@@ -76,13 +76,47 @@ def write_tiny_sd_checkpoint(path: str | os.PathLike, seed: int = 0) -> Path:
     return path
 
 
-def write_tiny_flux_vae(path: str | os.PathLike) -> Path:
-    """A 16-channel TAESD (taef1-shaped) VAE with random weights, loadable by VAELoader."""
+def _save(state: dict, path: str | os.PathLike) -> Path:
     import safetensors.torch
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    safetensors.torch.save_file(tiny_taesd_state_dict(16), str(path))
+    safetensors.torch.save_file({key: value.contiguous() for key, value in state.items()}, str(path))
     return path
+
+
+def write_tiny_flux_vae(path: str | os.PathLike, latent_channels: int = 16) -> Path:
+    """A TAESD VAE (taef1-shaped for 16 channels, taesd for 4) with random weights, loadable by VAELoader."""
+    return _save(tiny_taesd_state_dict(latent_channels), path)
+
+
+def write_tiny_wan21_vae(path: str | os.PathLike, seed: int = 1) -> Path:
+    """A Wan 2.1 VAE (16 channels, 8x, video-shaped latents: Qwen-Image's VAE) with random weights.
+
+    From ComfyUI 0.8 on the loader reads the VAE's width from the file, so it is tiny (8); 0.3.64 builds
+    the full width (96) whatever the file holds, so the file must have it.
+    """
+    import inspect
+
+    import comfy.ldm.wan.vae
+    import comfy.sd
+    reads_width = 'sd["decoder.head.0.gamma"]' in inspect.getsource(comfy.sd.VAE.__init__)
+    vae = comfy.ldm.wan.vae.WanVAE(dim=8 if reads_width else 96, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2,
+                                   attn_scales=[], temperal_downsample=[False, True, True], dropout=0.0)
+    init_weights(vae, seed)
+    return _save({key: value.half() for key, value in vae.state_dict().items()}, path)
+
+
+def write_random_flux2_vae(path: str | os.PathLike, seed: int = 1) -> Path:
+    """FLUX.2's VAE (32 x 2 x 2 = 128 latent channels at 16x, batch-normed latents) with random weights, at the
+    full width ComfyUI builds it with (its loader takes only the latent width from the file)."""
+    from comfy.ldm.models.autoencoder import AutoencoderKL
+    ddconfig = {"double_z": True, "z_channels": 32, "resolution": 256, "in_channels": 3, "out_ch": 3, "ch": 128,
+                "ch_mult": [1, 2, 4, 4], "num_res_blocks": 2, "attn_resolutions": [], "dropout": 0.0,
+                "batch_norm_latent": True}
+    vae = AutoencoderKL(ddconfig=ddconfig, embed_dim=32)
+    init_weights(vae, seed)
+    return _save({key: value.half() if value.is_floating_point() else value for key, value in vae.state_dict().items()},
+                 path)
 
 
 def tiny_flux_model(seed: int = 0):

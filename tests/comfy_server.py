@@ -6,7 +6,10 @@ registers the shutdown with pytest's ``config.add_cleanup`` (and ``atexit`` as a
 directory is a fresh temp dir holding:
 
 * ``models/checkpoints/sde_edit_tiny_sd2.safetensors`` -- tiny SD2 (EPS) UNet + 4-channel TAESD, no CLIP
-* ``models/vae/sde_edit_tiny_flux_vae.safetensors`` -- 16-channel TAESD for Flux latents
+* ``models/vae/``: ``sde_edit_tiny_flux_vae.safetensors`` (16-channel TAESD: Flux, SD3 latents),
+  ``sde_edit_tiny_sd_vae.safetensors`` (4-channel TAESD: SD1.x, SDXL), ``sde_edit_tiny_wan21_vae.safetensors``
+  (Wan 2.1 VAE, Qwen-Image's; full width on 0.3.64, whose loader ignores the file's) and, on releases with
+  FLUX.2, ``sde_edit_random_flux2_vae.safetensors`` (FLUX.2's VAE at full width, random weights)
 * ``custom_nodes/sde_edit`` -> the pack checkout, ``custom_nodes/sde_edit_test_nodes`` -> tests/comfy_test_nodes
 * ``input/sde_edit_test.png`` -- a 64x64 RGB test image
 
@@ -37,6 +40,9 @@ PACK_FOLDER = "sde_edit"
 TEST_NODES_FOLDER = "sde_edit_test_nodes"
 SD2_CKPT = "sde_edit_tiny_sd2.safetensors"
 FLUX_VAE = "sde_edit_tiny_flux_vae.safetensors"
+SD_VAE = "sde_edit_tiny_sd_vae.safetensors"  # 4-channel TAESD (SD1.x, SDXL latents)
+WAN21_VAE = "sde_edit_tiny_wan21_vae.safetensors"  # Qwen-Image's VAE, video-shaped latents
+FLUX2_VAE = "sde_edit_random_flux2_vae.safetensors"  # 128 channels at 16x (releases with FLUX.2 only)
 TEST_IMAGE = "sde_edit_test.png"
 PACK_NODES = ("SDEEdit_CycleSDEInvert", "SDEEdit_CycleSDESampler", "SDEEdit_CycleSDEEdit")
 TEST_NODES = ("SDEEditTest_TinyFluxLoader", "SDEEditTest_Conditioning", "SDEEditTest_RandomLatent")
@@ -270,6 +276,11 @@ def prepare_base_dir(base: Path, comfy_root: str | os.PathLike) -> Path:
     comfy_harness.import_comfyui(comfy_root)
     comfy_harness.write_tiny_sd_checkpoint(base / "models" / "checkpoints" / SD2_CKPT)
     comfy_harness.write_tiny_flux_vae(base / "models" / "vae" / FLUX_VAE)
+    comfy_harness.write_tiny_flux_vae(base / "models" / "vae" / SD_VAE, latent_channels=4)
+    comfy_harness.write_tiny_wan21_vae(base / "models" / "vae" / WAN21_VAE)
+    import comfy.supported_models
+    if hasattr(comfy.supported_models, "Flux2"):
+        comfy_harness.write_random_flux2_vae(base / "models" / "vae" / FLUX2_VAE)
     custom_nodes = base / "custom_nodes"  # 0.3.64 crashes if this folder is missing
     custom_nodes.mkdir(parents=True, exist_ok=True)
     (custom_nodes / PACK_FOLDER).symlink_to(PACK_ROOT, target_is_directory=True)

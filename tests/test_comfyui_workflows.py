@@ -10,6 +10,11 @@ from the pack snapshot + 0.8.0 core schemas), then the heavy loaders are swapped
 * LoadImage -> the fixture's 64x64 test image; BasicScheduler steps are cut to 5 (CPU time), as are the
   all-in-one nodes' steps; SDE-Drag's points are moved inside the 64x64 image.
 
+The workflows of ``FAMILY_WORKFLOWS`` run on a tiny model of their own family instead (``comfy_families``):
+the model loaders become SDEEditTest_FamilyModel / SDEEditTest_FamilyCheckpoint, the text encoders
+SDEEditTest_FamilyConditioning (the family's conditioning shapes), the VAE a stand-in of the family's latent
+shape. A workflow whose family the release lacks is skipped.
+
 Asserted: the prompt runs to success with no node served from ComfyUI's cache (the server's cache is
 dropped first: several workflows share their tiny stand-ins), and every image node writes its image
 (SaveImage to output/, PreviewImage to temp/), decoded at the input's size.
@@ -23,11 +28,16 @@ import pytest
 
 import comfy_server
 import workflow_tools as wt
-from comfy_server import FLUX_VAE, SD2_CKPT, TEST_IMAGE
+from comfy_server import FLUX2_VAE, FLUX_VAE, SD2_CKPT, SD_VAE, TEST_IMAGE, WAN21_VAE
 
 pytestmark = pytest.mark.comfyui
 
 TEST_STEPS = 5
+# workflow -> (its family in comfy_families, the VAE file standing in for the family's)
+FAMILY_WORKFLOWS = {"cycle_sde_qwen_image_edit.json": ("Qwen-Image", WAN21_VAE),
+                    "sync_sde_flux2_edit.json": ("Flux.2", FLUX2_VAE),
+                    "cycle_sde_sd35_edit.json": ("SD3.5", FLUX_VAE),
+                    "sde_drag_sdxl.json": ("SDXL", SD_VAE)}
 
 
 @pytest.fixture(scope="session")
@@ -43,13 +53,34 @@ def object_info():
     return wt.load_object_info(path)
 
 
-def tiny_prompt(prompt: dict) -> dict:
+def family_node(kind: str, inputs: dict, family: str, vae: str):
+    """The stand-in of a loader or text encoder for a family workflow, or None to drop the node."""
+    if kind == "CheckpointLoaderSimple":
+        return "SDEEditTest_FamilyCheckpoint", {"family": family, "vae_name": vae}
+    if kind == "UNETLoader":
+        return "SDEEditTest_FamilyModel", {"family": family}
+    if kind == "VAELoader":
+        return kind, {"vae_name": vae}
+    if kind in ("CLIPLoader", "DualCLIPLoader"):
+        return None
+    if kind == "CLIPTextEncode":
+        return "SDEEditTest_FamilyConditioning", {"family": family, "seed": zlib.crc32(inputs["text"].encode())}
+    return kind, inputs
+
+
+def tiny_prompt(prompt: dict, family: tuple[str, str] | None = None) -> dict:
     """Swap the real model loaders and text encoders for the test fixtures (see the module docstring)."""
     flux = any(node["class_type"] == "UNETLoader" for node in prompt.values())
     out = {}
     for node_id, node in prompt.items():
         kind, inputs = node["class_type"], dict(node["inputs"])
-        if kind == "CheckpointLoaderSimple":
+        if family is not None and kind in ("CheckpointLoaderSimple", "UNETLoader", "VAELoader", "CLIPLoader",
+                                           "DualCLIPLoader", "CLIPTextEncode"):
+            stand_in = family_node(kind, inputs, *family)
+            if stand_in is None:
+                continue
+            kind, inputs = stand_in
+        elif kind == "CheckpointLoaderSimple":
             inputs["ckpt_name"] = SD2_CKPT
         elif kind == "UNETLoader":
             kind, inputs = "SDEEditTest_TinyFluxLoader", {"seed": 0}
@@ -64,11 +95,13 @@ def tiny_prompt(prompt: dict) -> dict:
                 dict(dim=1024, tokens=4, pooled_dim=0, seed=seed, guidance=0.0)
         elif kind == "LoadImage":
             inputs["image"] = TEST_IMAGE
-        elif kind == "BasicScheduler":
+        elif kind in ("BasicScheduler", "Flux2Scheduler"):
             inputs["steps"] = TEST_STEPS
         elif kind == "SDEEdit_SDEDrag":  # points inside the 64x64 test image, few steps
             inputs.update(drag_points='{"pairs": [{"source": [16, 24], "target": [40, 32]}]}', preset="custom",
                           steps=3)
+        elif kind == "SDEEdit_CycleSDEEdit":
+            inputs.update(steps=TEST_STEPS)
         elif kind == "SDEEdit_SyncSDEEdit":
             inputs.update(steps=TEST_STEPS, start_step=1)
         elif kind == "SDEEdit_RFInversionEdit":
@@ -84,8 +117,17 @@ def tiny_prompt(prompt: dict) -> dict:
 def test_example_workflow_runs(server, object_info, name):
     from PIL import Image
 
+    family = FAMILY_WORKFLOWS.get(name)
+    if family is not None:
+        from comfy_families import FAMILIES
+        missing = FAMILIES[family[0]].missing()
+        if missing:
+            pytest.skip(f"{name} runs on {family[0]}: {missing}")
     workflow = json.loads((wt.WORKFLOW_DIR / name).read_text())
-    prompt = tiny_prompt(wt.ui_to_api(workflow, object_info))
+    prompt = tiny_prompt(wt.ui_to_api(workflow, object_info), family)
+    if family is not None:  # the family's own tiny model, not the SD2 / Flux stand-ins
+        assert {"SDEEditTest_FamilyModel", "SDEEditTest_FamilyCheckpoint"} & \
+            {node["class_type"] for node in prompt.values()}
     server.free_cache()
     result = server.queue_prompt(prompt)
     assert result.status == "success"

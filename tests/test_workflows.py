@@ -1,7 +1,7 @@
-"""The example workflows (``example_workflows/*.json``) are loadable UI workflows for ComfyUI 0.8.0.
+"""The example workflows (``example_workflows/*.json``) are loadable UI workflows for ComfyUI 0.8.0 and 0.33.0.
 
-No ComfyUI needed: node schemas come from ComfyUI 0.8.0's /object_info dump (``<repo>/../shared/comfyui/
-object_info_0.8.0.json``) plus the pack's snapshot ``tests/data/pack_object_info.json``. Checked: node types
+No ComfyUI needed: node schemas come from the releases' /object_info dumps (``<repo>/../shared/comfyui/
+object_info_<release>.json``) plus the pack's snapshot ``tests/data/pack_object_info.json``. Checked: node types
 exist, links join matching types, required sockets are connected, ``widgets_values`` follow each node's
 widget order (with the frontend's control_after_generate / upload entries) and hold valid values, and the
 UI -> API conversion gives a complete prompt. Running them in a real server: ``test_comfyui_workflows.py``.
@@ -20,12 +20,12 @@ EXPECTED = {"cycle_sde_sd15_edit.json", "cycle_sde_flux_edit.json"}
 CYCLE_SDE_FILES = [wt.WORKFLOW_DIR / name for name in sorted(EXPECTED)]
 
 
-@pytest.fixture(scope="module")
-def object_info():
-    path = wt.core_object_info_path()
+@pytest.fixture(scope="module", params=wt.CHECKED_RELEASES)
+def object_info(request):
+    path = wt.core_object_info_path(request.param)
     if not path.is_file():
-        pytest.skip(f"ComfyUI 0.8.0 node schemas not found at {path} (expected shared/comfyui/ beside the "
-                    f"checkout, or env SDE_EDIT_OBJECT_INFO)")
+        pytest.skip(f"ComfyUI {request.param} node schemas not found at {path} (expected shared/comfyui/ beside "
+                    f"the checkout, or env SDE_EDIT_OBJECT_INFO for 0.8.0)")
     return wt.load_object_info(path)
 
 
@@ -102,10 +102,19 @@ def test_ui_to_api(path, object_info):
                 assert value[1] < len(object_info[source["class_type"]]["output"])
 
 
+@pytest.fixture(scope="module")
+def generator_object_info():
+    """The schemas the generator writes the workflows from (ComfyUI 0.8.0's, as the frontend saves them)."""
+    path = wt.core_object_info_path()
+    if not path.is_file():
+        pytest.skip(f"ComfyUI 0.8.0 node schemas not found at {path}")
+    return wt.load_object_info(path)
+
+
 @pytest.mark.parametrize("name", sorted(wt.WORKFLOWS))
-def test_committed_workflows_match_the_generator(name, object_info):
+def test_committed_workflows_match_the_generator(name, generator_object_info):
     """``python tests/workflow_tools.py`` regenerates the files; keep them in sync with it."""
-    assert load(wt.WORKFLOW_DIR / name) == json.loads(json.dumps(wt.WORKFLOWS[name](object_info)))
+    assert load(wt.WORKFLOW_DIR / name) == json.loads(json.dumps(wt.WORKFLOWS[name](generator_object_info)))
 
 
 def test_validator_finds_errors(object_info):

@@ -29,7 +29,9 @@ from pathlib import Path
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
 PACK_SNAPSHOT = TESTS_DIR / "data" / "pack_object_info.json"
-CORE_OBJECT_INFO = REPO_ROOT.parent / "shared" / "comfyui" / "object_info_0.8.0.json"
+SHARED_COMFYUI = REPO_ROOT.parent / "shared" / "comfyui"
+CORE_OBJECT_INFO = SHARED_COMFYUI / "object_info_0.8.0.json"
+CHECKED_RELEASES = ("0.8.0", "0.33.0")  # core schema dumps the example workflows are validated against
 WORKFLOW_DIR = REPO_ROOT / "example_workflows"
 
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
@@ -41,8 +43,11 @@ UPLOAD_KEYS = ("image_upload", "video_upload", "audio_upload", "animated_image_u
 
 # ---- schemas ---------------------------------------------------------------------------------------------
 
-def core_object_info_path() -> Path:
-    return Path(os.environ.get("SDE_EDIT_OBJECT_INFO", CORE_OBJECT_INFO))
+def core_object_info_path(release: str = "0.8.0") -> Path:
+    """The /object_info dump of a ComfyUI release (0.8.0's may be moved with env SDE_EDIT_OBJECT_INFO)."""
+    if release == "0.8.0":
+        return Path(os.environ.get("SDE_EDIT_OBJECT_INFO", CORE_OBJECT_INFO))
+    return SHARED_COMFYUI / f"object_info_{release}.json"
 
 
 def load_object_info(core: Path | None = None) -> dict:
@@ -209,7 +214,7 @@ def _check_sockets(node: dict, info: dict, links: dict) -> list[str]:
         if required and not is_widget(spec) and name not in linked:
             problems.append(f"required input {name!r} ({input_type(spec)}) is not connected")
     outputs = node.get("outputs") or []
-    if len(outputs) != len(info["output"]):
+    if len(outputs) > len(info["output"]):  # fewer is fine: a newer release added outputs, the frontend adds them
         problems.append(f"{len(outputs)} outputs listed, the schema has {len(info['output'])}")
     for index, (entry, out_type) in enumerate(zip(outputs, info["output"])):
         if entry.get("type") != out_type:
@@ -800,6 +805,153 @@ def rf_all_in_one_workflow(family: str, preset: str, target_text: str):
     return build
 
 
+QWEN_IMAGE_MODELS = {
+    "unet": {"name": "qwen_image_fp8_e4m3fn.safetensors", "directory": "diffusion_models",
+             "url": "https://huggingface.co/Comfy-Org/Qwen-Image_ComfyUI/resolve/main/split_files/diffusion_models/"
+                    "qwen_image_fp8_e4m3fn.safetensors"},
+    "clip": {"name": "qwen_2.5_vl_7b_fp8_scaled.safetensors", "directory": "text_encoders",
+             "url": "https://huggingface.co/Comfy-Org/Qwen-Image_ComfyUI/resolve/main/split_files/text_encoders/"
+                    "qwen_2.5_vl_7b_fp8_scaled.safetensors"},
+    "vae": {"name": "qwen_image_vae.safetensors", "directory": "vae",
+            "url": "https://huggingface.co/Comfy-Org/Qwen-Image_ComfyUI/resolve/main/split_files/vae/"
+                   "qwen_image_vae.safetensors"},
+}
+FLUX2_MODELS = {
+    "unet": {"name": "flux2_dev_fp8mixed.safetensors", "directory": "diffusion_models",
+             "url": "https://huggingface.co/Comfy-Org/flux2-dev/resolve/main/split_files/diffusion_models/"
+                    "flux2_dev_fp8mixed.safetensors"},
+    "clip": {"name": "mistral_3_small_flux2_fp8.safetensors", "directory": "text_encoders",
+             "url": "https://huggingface.co/Comfy-Org/flux2-dev/resolve/main/split_files/text_encoders/"
+                    "mistral_3_small_flux2_fp8.safetensors"},
+    "vae": {"name": "flux2-vae.safetensors", "directory": "vae",
+            "url": "https://huggingface.co/Comfy-Org/flux2-dev/resolve/main/split_files/vae/flux2-vae.safetensors"},
+}
+
+QWEN_IMAGE_NOTE = "\n".join([
+    "Cycle-SDE edit (Nie et al., arXiv 2311.01410) for Qwen-Image",
+    "",
+    "Qwen-Image is a flow model with real CFG. ModelSamplingAuraFlow (shift 3.1) is its usual schedule "
+    "shift, as in the Qwen-Image template. Cycle-SDE Invert records the input's trajectory once under the "
+    "SOURCE guider; Cycle-SDE Sampler replays it:",
+    "- Reconstruct (source guider): gives back the input exactly. Use it as a check.",
+    "- Edit (target guider): applies the target prompt.",
+    "",
+    "What to tune",
+    "- BasicScheduler denoise = edit strength t0 (0.6-0.8): raise it when nothing changes. steps 20-30.",
+    "- CFG of the target guider (2.5-4): higher follows the target prompt more closely; keep the source "
+    "guider's CFG low (1-2.5).",
+    "- Its latents are video-shaped (one frame): every latent node of ComfyUI handles them; images of any "
+    "size in multiples of 16 px.",
+    "- The text encoder reads long prompts well: describe the whole image in both prompts, differing only "
+    "where the edit should happen.",
+])
+
+FLUX2_NOTE = "\n".join([
+    "sync-SDE edit (Zhang & Scott, arXiv 2509.24223) for FLUX.2 dev",
+    "",
+    "FLUX.2 is guidance-distilled: guidance comes from FluxGuidance on each prompt, the guider's CFG stays "
+    "1. Flux2Scheduler gives the resolution-dependent schedule; set its width and height to the input "
+    "image's. SplitSigmas starts the edit at step 4 of 28 (the official sync-SDE default).",
+    "",
+    "What to tune",
+    "- Start step (SplitSigmas): smaller allows bigger changes, larger stays closer to the input.",
+    "- FluxGuidance of the target (3-5): higher follows the target prompt more closely.",
+    "- discretisation: rectified is the official solver for flow models; ddpm works too.",
+    "- FLUX.2's VAE has 16 px per latent cell: use image sides that are multiples of 16 (for SDE-Drag on "
+    "FLUX.2 set vae_downscale to 16).",
+])
+
+SD35_NOTE = "\n".join([
+    "Cycle-SDE edit (Nie et al., arXiv 2311.01410) for SD3.5, all in one node",
+    "",
+    "Cycle-SDE Edit inverts the input under the source prompt and replays it under the target prompt. "
+    "ModelSamplingSD3 (shift 3) is SD3.5's usual schedule shift, as in plain sampling.",
+    "",
+    "What to tune",
+    "- t0 (0.6-0.8): the edit strength; raise it when nothing changes.",
+    "- cfg (4-5): guidance for both prompts; higher gives stronger edits.",
+    "- steps: the steps run from t0 down (25-35).",
+    "- To try several targets on one image, use Cycle-SDE Invert + Cycle-SDE Sampler, which invert once.",
+])
+
+
+def qwen_image_workflow(object_info: dict) -> dict:
+    """Cycle-SDE on Qwen-Image, composable: invert once, reconstruct and edit branches."""
+    b = WorkflowBuilder(object_info)
+    unet = b.node("UNETLoader", (0, 0), (320, 82), models=[QWEN_IMAGE_MODELS["unet"]],
+                  unet_name=QWEN_IMAGE_MODELS["unet"]["name"], weight_dtype="default")
+    shift = b.node("ModelSamplingAuraFlow", (0, 130), (320, 60), shift=3.1)
+    b.link(unet, 0, shift, "model")
+    clip = b.node("CLIPLoader", (0, 240), (320, 110), models=[QWEN_IMAGE_MODELS["clip"]],
+                  clip_name=QWEN_IMAGE_MODELS["clip"]["name"], type="qwen_image", device="default")
+    vae = b.node("VAELoader", (0, 400), (320, 60), models=[QWEN_IMAGE_MODELS["vae"]],
+                 vae_name=QWEN_IMAGE_MODELS["vae"]["name"])
+    image, encode = _encode(b, vae, 0, 0, 510)
+    prompts = {key: _conditioning(b, clip, 0, 370, row * 180, key, text) for row, (key, text) in enumerate((
+        ("source", "a photo of a cat sitting on a wooden bench"),
+        ("target", "a photo of a dog sitting on a wooden bench"),
+        ("negative", "")))}
+    guiders = {}
+    for row, key in enumerate(("source", "target")):
+        guiders[key] = b.node("CFGGuider", (820, row * 150), (270, 100), title=f"{key.capitalize()} guider",
+                              cfg=2.5)
+        b.wire(guiders[key], model=shift, positive=prompts[key], negative=prompts["negative"])
+    sigmas = b.node("BasicScheduler", (820, 320), (270, 110), scheduler="simple", steps=30, denoise=0.7)
+    b.link(shift, 0, sigmas, "model")
+    invert = _invert(b, (820, 480), guiders["source"], sigmas, encode)
+    _branches(b, 1170, 0, vae, sigmas, encode, invert, guiders["source"], guiders["target"], "cycle_sde_qwen_image")
+    b.node("Note", (0, 1000), (760, 420), title="Cycle-SDE on Qwen-Image: what to tune", text=QWEN_IMAGE_NOTE)
+    return b.build()
+
+
+def flux2_sync_workflow(object_info: dict) -> dict:
+    """sync-SDE on FLUX.2 dev, composable: sync-SDE Guider + sync-SDE Sampler in SamplerCustomAdvanced."""
+    b = WorkflowBuilder(object_info)
+    unet = b.node("UNETLoader", (0, 0), (320, 82), models=[FLUX2_MODELS["unet"]],
+                  unet_name=FLUX2_MODELS["unet"]["name"], weight_dtype="default")
+    clip = b.node("CLIPLoader", (0, 130), (320, 110), models=[FLUX2_MODELS["clip"]],
+                  clip_name=FLUX2_MODELS["clip"]["name"], type="flux2", device="default")
+    vae = b.node("VAELoader", (0, 290), (320, 60), models=[FLUX2_MODELS["vae"]], vae_name=FLUX2_MODELS["vae"]["name"])
+    image, encode = _encode(b, vae, 0, 0, 420)
+    prompts = {}
+    for row, (key, text) in enumerate((("source", "a photo of a cat sitting on a wooden bench"),
+                                       ("target", "a photo of a dog sitting on a wooden bench"))):
+        prompt = _conditioning(b, clip, 0, 370, row * 300, key, text)
+        prompts[key] = b.node("FluxGuidance", (370, row * 300 + 190), (270, 60), guidance=4.0)
+        b.link(prompt, 0, prompts[key], "conditioning")
+    guider = b.node("SDEEdit_SyncSDEGuider", (820, 0), (300, 150), source_cfg=1.0, target_cfg=1.0)
+    b.wire(guider, model=unet, source=prompts["source"], target=prompts["target"])
+    sigmas = b.node("Flux2Scheduler", (820, 200), (270, 110), steps=28, width=1024, height=1024)
+    split = b.node("SplitSigmas", (820, 360), (270, 80), title="Start at step 4", step=4)
+    b.link(sigmas, 0, split, "sigmas")
+    sampler = b.node("SDEEdit_SyncSDESampler", (820, 490), (270, 80), discretisation="rectified", seed=0)
+    noise = b.node("DisableNoise", (820, 620), (210, 30))
+    run = _sampler_run(b, (1160, 0), "sync-SDE edit", noise, guider, sampler, (split, 1), encode)
+    _decode_save(b, run, vae, 0, 1460, 0, "sync_sde_flux2")
+    b.node("Note", (0, 900), (760, 400), title="sync-SDE on FLUX.2: what to tune", text=FLUX2_NOTE)
+    return b.build()
+
+
+def sd35_edit_workflow(object_info: dict) -> dict:
+    """Cycle-SDE Edit (all in one) on SD3.5 Medium."""
+    b = WorkflowBuilder(object_info)
+    ckpt = _checkpoint(b, SD3_CKPT)
+    image, encode = _encode(b, ckpt, 2, 0, 160)
+    prompts = {key: _conditioning(b, ckpt, 1, 370, row * 180, key, text) for row, (key, text) in enumerate((
+        ("source", "a photo of a cat sitting on a wooden bench"),
+        ("target", "a photo of a dog sitting on a wooden bench"),
+        ("negative", "blurry, low quality, distorted")))}
+    shift = b.node("ModelSamplingSD3", (820, 0), (270, 60), shift=3.0)
+    b.link(ckpt, 0, shift, "model")
+    edit = b.node("SDEEdit_CycleSDEEdit", (820, 110), (320, 330), steps=30, t0=0.7, cfg=4.5, scheduler="simple",
+                  seed=0, eta=1.0)
+    b.wire(edit, model=shift, source=prompts["source"], target=prompts["target"], latent=encode,
+           negative=prompts["negative"])
+    _decode_save(b, edit, ckpt, 2, 1180, 0, "cycle_sde_sd35")
+    b.node("Note", (0, 640), (760, 360), title="Cycle-SDE on SD3.5: what to tune", text=SD35_NOTE)
+    return b.build()
+
+
 WORKFLOWS = {"cycle_sde_sd15_edit.json": sd15_workflow, "cycle_sde_flux_edit.json": flux_workflow,
              "sde_drag_sd15.json": drag_workflow("sd15"), "sde_drag_sdxl.json": drag_workflow("sdxl"),
              "sde_drag_flux.json": drag_workflow("flux"), "sync_sde_flux_edit.json": sync_flux_workflow,
@@ -810,7 +962,9 @@ WORKFLOWS = {"cycle_sde_sd15_edit.json": sd15_workflow, "cycle_sde_flux_edit.jso
              "rf_inversion_sd3_edit.json": rf_all_in_one_workflow(
                  "sd3", "custom", "a photo of a dog sitting on a wooden bench"),
              "rf_inversion_sdxl_edit.json": rf_all_in_one_workflow(
-                 "sdxl", "custom", "a photo of a dog sitting on a wooden bench")}
+                 "sdxl", "custom", "a photo of a dog sitting on a wooden bench"),
+             "cycle_sde_qwen_image_edit.json": qwen_image_workflow, "sync_sde_flux2_edit.json": flux2_sync_workflow,
+             "cycle_sde_sd35_edit.json": sd35_edit_workflow}
 
 
 def write_workflows(directory: Path = WORKFLOW_DIR) -> list[Path]:

@@ -18,6 +18,7 @@ if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
 import comfy_harness  # noqa: E402  (after the sys.path change)
+from comfy_families import FAMILIES  # noqa: E402
 
 CATEGORY = "_for_testing/sde_edit"
 
@@ -96,13 +97,70 @@ class RandomLatent:
         return ({"samples": samples},)
 
 
+class FamilyModel:
+    """The tiny random-weight model of one family of ``comfy_families`` (stands in for UNETLoader)."""
+
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("MODEL",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"family": (sorted(FAMILIES),)}}
+
+    def load(self, family):
+        return (FAMILIES[family].build(),)
+
+
+class FamilyCheckpoint:
+    """A family's tiny model with a VAE file of models/vae (stands in for CheckpointLoaderSimple); no CLIP: the
+    test replaces the text encoders by SDEEditTest_FamilyConditioning."""
+
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("MODEL", "CLIP", "VAE")
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"family": (sorted(FAMILIES),), "vae_name": ("STRING", {"default": ""})}}
+
+    def load(self, family, vae_name):
+        import comfy.sd
+        import comfy.utils
+        import folder_paths
+        vae = comfy.sd.VAE(sd=comfy.utils.load_torch_file(folder_paths.get_full_path_or_raise("vae", vae_name)))
+        return FAMILIES[family].build(), None, vae
+
+
+class FamilyConditioning:
+    """A family's seeded conditioning, of the shapes its text encoder gives (stands in for CLIPTextEncode)."""
+
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("CONDITIONING",)
+    FUNCTION = "build"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"family": (sorted(FAMILIES),),
+                             "seed": ("INT", {"default": 0, "min": 0, "max": 2**63 - 1})}}
+
+    def build(self, family, seed):
+        return (FAMILIES[family].conditioning(seed),)
+
+
 NODE_CLASS_MAPPINGS = {
     "SDEEditTest_TinyFluxLoader": TinyFluxLoader,
     "SDEEditTest_Conditioning": Conditioning,
     "SDEEditTest_RandomLatent": RandomLatent,
+    "SDEEditTest_FamilyModel": FamilyModel,
+    "SDEEditTest_FamilyCheckpoint": FamilyCheckpoint,
+    "SDEEditTest_FamilyConditioning": FamilyConditioning,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
     "SDEEditTest_TinyFluxLoader": "Tiny Flux Loader (SDE Edit tests)",
     "SDEEditTest_Conditioning": "Random Conditioning (SDE Edit tests)",
     "SDEEditTest_RandomLatent": "Random Latent (SDE Edit tests)",
+    "SDEEditTest_FamilyModel": "Tiny Family Model (SDE Edit tests)",
+    "SDEEditTest_FamilyCheckpoint": "Tiny Family Checkpoint (SDE Edit tests)",
+    "SDEEditTest_FamilyConditioning": "Family Conditioning (SDE Edit tests)",
 }
