@@ -125,8 +125,11 @@ def fits_latent(pixels: int, cells: int, downscale: int) -> bool:
 
 def latent_mask(mask: torch.Tensor, latent: torch.Tensor, downscale: int) -> torch.Tensor:
     """A MASK at image or latent resolution as a [B or 1, H, W] noise mask (white = editable); an image-size
-    mask is centre-cropped as VAE Encode crops the image, then area-resized."""
+    mask is centre-cropped as VAE Encode crops the image, then area-resized. For a video latent the drag moves
+    every frame alike, so a mask given per frame becomes one mask, the union of its frames."""
     mask = mask if mask.ndim == 3 else mask[None]
+    if latent.ndim == 5:
+        mask = mask.amax(0, keepdim=True)
     height, width = latent.shape[-2:]
     mask_height, mask_width = mask.shape[-2:]
     at_latent = (mask_height, mask_width) == (height, width)
@@ -178,9 +181,12 @@ class SDEDrag(io.ComfyNode):
                 scheduler_input(),
                 *drag_inputs(),
                 io.Conditioning.Input("negative", optional=True, tooltip="Default: empty (zeroed) conditioning."),
-                io.Mask.Input("mask", optional=True, tooltip="Editable region (white), image or latent size."),
+                io.Mask.Input("mask", optional=True,
+                              tooltip="Editable region (white), image or latent size. For a video, one mask for all "
+                                      "frames (a mask per frame counts as their union: the drag moves every frame)."),
                 io.Image.Input("image", optional=True,
-                               tooltip="The source image, shown in the point editor (not used for sampling)."),
+                               tooltip="The source image, shown in the point editor (not used for sampling); of a "
+                                       "video's frames the editor shows the first."),
             ],
             outputs=[io.Latent.Output(display_name="latent")],
             is_output_node=False,
@@ -209,8 +215,8 @@ class SDEDrag(io.ComfyNode):
         out = adapter.run_sampler(adapter.cfg_guider(model, positive, negative, cfg), sampler, sigmas, samples,
                                   denoise_mask=noise_mask, seed=seed, callback=callback)
         source_image = None  # for the point editor only: under "images" the frontend would draw a second preview
-        if image is not None:
-            source_image = {EDITOR_IMAGE_KEY: ui.PreviewImage(image, cls=cls).as_dict()["images"]}
+        if image is not None:  # the first frame of a video's frames is the one the editor shows
+            source_image = {EDITOR_IMAGE_KEY: ui.PreviewImage(image[:1], cls=cls).as_dict()["images"]}
         return io.NodeOutput(adapter.latent_with(latent, out, keep_mask=False), ui=source_image)
 
 

@@ -30,7 +30,8 @@ class Family:
     for guidance-distilled models, whose guidance sits in the conditioning); ``patch``: a core model patch the
     family is used with (e.g. a V-prediction or shift node), applied to the built ModelPatcher;
     ``refuses``: method -> the start of the error message the family is expected to get (a method it
-    cannot serve), e.g. ``{"sde_drag": "latent:"}``.
+    cannot serve), e.g. ``{"sde_drag": "latent:"}``; ``video``: a video model (its latent holds several
+    frames, ``latent = (C, T, H, W)`` with T > 1).
     """
 
     name: str
@@ -42,6 +43,7 @@ class Family:
     patch: Callable | None = None
     refuses: dict = field(default_factory=dict)
     note: str = ""
+    video: bool = False
 
     def missing(self) -> str | None:
         """Why this ComfyUI cannot build the family (its config class is absent), or None."""
@@ -79,10 +81,11 @@ def tokens(seed: int, count: int, dim: int, **extras) -> list:
 def _families() -> list[Family]:
     import comfy_families_dit
     import comfy_families_flux
-    import comfy_families_unet
     import comfy_families_next
+    import comfy_families_unet
+    import comfy_families_video
     return [*comfy_families_unet.FAMILIES, *comfy_families_flux.FAMILIES, *comfy_families_dit.FAMILIES,
-            *comfy_families_next.FAMILIES]
+            *comfy_families_next.FAMILIES, *comfy_families_video.FAMILIES]
 
 
 FAMILIES: dict[str, Family] = {family.name: family for family in _families()}
