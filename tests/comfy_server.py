@@ -11,7 +11,7 @@ directory is a fresh temp dir holding:
   (Wan 2.1 VAE, Qwen-Image's; full width on 0.3.64, whose loader ignores the file's) and, on releases with
   FLUX.2, ``sde_edit_random_flux2_vae.safetensors`` (FLUX.2's VAE at full width, random weights)
 * ``custom_nodes/sde_edit`` -> the pack checkout, ``custom_nodes/sde_edit_test_nodes`` -> tests/comfy_test_nodes
-* ``input/sde_edit_test.png`` -- a 64x64 RGB test image
+* ``input/sde_edit_test.png`` -- a 64x64 RGB test image; ``input/sde_edit_test.mp4`` -- a 9-frame 64x64 clip
 
 The model files are generated here (seeded) on every run; nothing binary is committed. Set
 ``SDE_EDIT_KEEP_SERVER_DIR=1`` to keep the base directory (with ``server.log``) after the run.
@@ -44,6 +44,8 @@ SD_VAE = "sde_edit_tiny_sd_vae.safetensors"  # 4-channel TAESD (SD1.x, SDXL late
 WAN21_VAE = "sde_edit_tiny_wan21_vae.safetensors"  # Qwen-Image's VAE, video-shaped latents
 FLUX2_VAE = "sde_edit_random_flux2_vae.safetensors"  # 128 channels at 16x (releases with FLUX.2 only)
 TEST_IMAGE = "sde_edit_test.png"
+TEST_VIDEO = "sde_edit_test.mp4"
+TEST_VIDEO_FRAMES = 9  # 4k + 1 frames, as the Wan and HunyuanVideo VAEs take them
 PACK_NODES = ("SDEEdit_CycleSDEInvert", "SDEEdit_CycleSDESampler", "SDEEdit_CycleSDEEdit")
 TEST_NODES = ("SDEEditTest_TinyFluxLoader", "SDEEditTest_Conditioning", "SDEEditTest_RandomLatent")
 
@@ -269,6 +271,26 @@ def write_test_image(path: Path, size: int = 64) -> Path:
     return path
 
 
+def write_test_video(path: Path, size: int = 64, frames: int = TEST_VIDEO_FRAMES) -> Path:
+    """A deterministic clip: moving gradients, 8 fps, H.264 (PyAV, which ComfyUI's video nodes use)."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=8)
+        stream.width = stream.height = size
+        stream.pix_fmt = "yuv420p"
+        y, x = np.mgrid[0:size, 0:size] / (size - 1)
+        for index in range(frames):
+            rgb = np.stack([x, y, 0.5 + 0.5 * np.sin(6.0 * x * y + index / 3)], axis=-1)
+            frame = av.VideoFrame.from_ndarray((rgb * 255).round().astype(np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
 def prepare_base_dir(base: Path, comfy_root: str | os.PathLike) -> Path:
     """Fill a ComfyUI base directory: tiny models, the pack and the test nodes, an input image."""
     import comfy_harness
@@ -288,6 +310,7 @@ def prepare_base_dir(base: Path, comfy_root: str | os.PathLike) -> Path:
     for folder in ("input", "output", "temp", "user"):
         (base / folder).mkdir(exist_ok=True)
     write_test_image(base / "input" / TEST_IMAGE)
+    write_test_video(base / "input" / TEST_VIDEO)
     return base
 
 

@@ -28,7 +28,7 @@ import pytest
 
 import comfy_server
 import workflow_tools as wt
-from comfy_server import FLUX2_VAE, FLUX_VAE, SD2_CKPT, SD_VAE, TEST_IMAGE, WAN21_VAE
+from comfy_server import FLUX2_VAE, FLUX_VAE, SD2_CKPT, SD_VAE, TEST_IMAGE, TEST_VIDEO, TEST_VIDEO_FRAMES, WAN21_VAE
 
 pytestmark = pytest.mark.comfyui
 
@@ -37,7 +37,11 @@ TEST_STEPS = 5
 FAMILY_WORKFLOWS = {"cycle_sde_qwen_image_edit.json": ("Qwen-Image", WAN21_VAE),
                     "sync_sde_flux2_edit.json": ("Flux.2", FLUX2_VAE),
                     "cycle_sde_sd35_edit.json": ("SD3.5", FLUX_VAE),
-                    "sde_drag_sdxl.json": ("SDXL", SD_VAE)}
+                    "sde_drag_sdxl.json": ("SDXL", SD_VAE),
+                    # HunyuanVideo's VAE has the Wan 2.1 VAE's latent geometry (16 channels, 8x, 4x in time)
+                    "cycle_sde_wan21_video_edit.json": ("Wan 2.1 (T2V)", WAN21_VAE),
+                    "sync_sde_wan21_video_edit.json": ("Wan 2.1 (T2V)", WAN21_VAE),
+                    "rf_inversion_hunyuan_video_edit.json": ("HunyuanVideo", WAN21_VAE)}
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +99,8 @@ def tiny_prompt(prompt: dict, family: tuple[str, str] | None = None) -> dict:
                 dict(dim=1024, tokens=4, pooled_dim=0, seed=seed, guidance=0.0)
         elif kind == "LoadImage":
             inputs["image"] = TEST_IMAGE
+        elif kind == "LoadVideo":
+            inputs["file"] = TEST_VIDEO
         elif kind in ("BasicScheduler", "Flux2Scheduler"):
             inputs["steps"] = TEST_STEPS
         elif kind == "SDEEdit_SDEDrag":  # points inside the 64x64 test image, few steps
@@ -132,14 +138,20 @@ def test_example_workflow_runs(server, object_info, name):
     result = server.queue_prompt(prompt)
     assert result.status == "success"
     assert result.message("execution_cached")["nodes"] == [], "nodes served from the cache ran nothing"
-    image_nodes = {node_id: node["class_type"] for node_id, node in prompt.items()
-                   if node["class_type"] in ("SaveImage", "PreviewImage")}
-    assert "SaveImage" in image_nodes.values()
-    for node_id, kind in image_nodes.items():
-        images = result.outputs[node_id]["images"]
-        assert len(images) == 1
-        assert images[0]["type"] == ("output" if kind == "SaveImage" else "temp")
-        path = server.output_file(images[0])
+    saved = {node_id: node["class_type"] for node_id, node in prompt.items()
+             if node["class_type"] in ("SaveImage", "PreviewImage", "SaveWEBM")}
+    assert {"SaveImage", "SaveWEBM"} & set(saved.values())
+    for node_id, kind in saved.items():
+        files = result.outputs[node_id]["images"]
+        assert len(files) == 1
+        assert files[0]["type"] == ("temp" if kind == "PreviewImage" else "output")
+        path = server.output_file(files[0])
         assert path.is_file(), path
-        with Image.open(path) as image:
-            assert image.size == (64, 64)
+        if kind == "SaveWEBM":  # every frame of the 64x64 test video, decoded at its size
+            import av
+            with av.open(str(path)) as video:
+                frames = [frame.to_ndarray(format="rgb24") for frame in video.decode(video=0)]
+            assert len(frames) == TEST_VIDEO_FRAMES and frames[0].shape == (64, 64, 3)
+        else:
+            with Image.open(path) as image:
+                assert image.size == (64, 64)

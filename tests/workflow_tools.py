@@ -952,6 +952,157 @@ def sd35_edit_workflow(object_info: dict) -> dict:
     return b.build()
 
 
+WAN21_MODELS = {
+    "unet": {"name": "wan2.1_t2v_1.3B_fp16.safetensors", "directory": "diffusion_models",
+             "url": "https://huggingface.co/Comfy-Org/Wan_2.1_ComfyUI_repackaged/resolve/main/split_files/"
+                    "diffusion_models/wan2.1_t2v_1.3B_fp16.safetensors"},
+    "clip": {"name": "umt5_xxl_fp8_e4m3fn_scaled.safetensors", "directory": "text_encoders",
+             "url": "https://huggingface.co/Comfy-Org/Wan_2.1_ComfyUI_repackaged/resolve/main/split_files/"
+                    "text_encoders/umt5_xxl_fp8_e4m3fn_scaled.safetensors"},
+    "vae": {"name": "wan_2.1_vae.safetensors", "directory": "vae",
+            "url": "https://huggingface.co/Comfy-Org/Wan_2.1_ComfyUI_repackaged/resolve/main/split_files/vae/"
+                   "wan_2.1_vae.safetensors"},
+}
+HUNYUAN_VIDEO_MODELS = {
+    "unet": {"name": "hunyuan_video_t2v_720p_bf16.safetensors", "directory": "diffusion_models",
+             "url": "https://huggingface.co/Comfy-Org/HunyuanVideo_repackaged/resolve/main/split_files/"
+                    "diffusion_models/hunyuan_video_t2v_720p_bf16.safetensors"},
+    "clip_l": {"name": "clip_l.safetensors", "directory": "text_encoders",
+               "url": "https://huggingface.co/Comfy-Org/HunyuanVideo_repackaged/resolve/main/split_files/"
+                      "text_encoders/clip_l.safetensors"},
+    "llava": {"name": "llava_llama3_fp8_scaled.safetensors", "directory": "text_encoders",
+              "url": "https://huggingface.co/Comfy-Org/HunyuanVideo_repackaged/resolve/main/split_files/"
+                     "text_encoders/llava_llama3_fp8_scaled.safetensors"},
+    "vae": {"name": "hunyuan_video_vae_bf16.safetensors", "directory": "vae",
+            "url": "https://huggingface.co/Comfy-Org/HunyuanVideo_repackaged/resolve/main/split_files/vae/"
+                   "hunyuan_video_vae_bf16.safetensors"},
+}
+
+VIDEO_NOTE = "\n".join([
+    "Editing a video: the whole clip is one latent [1, C, frames, H, W]; every method edits all frames at once",
+    "",
+    "- The clip: LoadVideo -> GetVideoComponents (frames and frame rate). Wan and HunyuanVideo VAEs take 4k + 1 "
+    "frames (e.g. 33, 49, 81); sides in multiples of 16 px.",
+    "- Memory: the Cycle-SDE trajectory holds 2 * steps + 1 latents on the CPU: for a Wan 2.1 480p clip of 81 "
+    "frames (latent 16 x 21 x 60 x 104) 8 MiB each, so 488 MiB at 30 steps in float32 (storage_dtype float16: "
+    "244 MiB).",
+    "- Flicker between frames: lower t0 (denoise) or raise the source guider's share; the edit starts from "
+    "noisier states at higher t0. No effect: raise t0 or the target CFG.",
+    "- A noise mask (Set Latent Noise Mask) may hold one mask for all frames or one per frame; outside it every "
+    "frame stays the source exactly.",
+])
+WAN_NOTE = VIDEO_NOTE + "\n\n" + "\n".join([
+    "Wan 2.1: ModelSamplingSD3 shift 8 as in the Wan templates (3-5 for short clips also works), CFG 5-6; the "
+    "target prompt differs from the source only in the words to change.",
+])
+HUNYUAN_VIDEO_NOTE = VIDEO_NOTE + "\n\n" + "\n".join([
+    "HunyuanVideo is guidance-distilled: FluxGuidance 6 on the target prompt, CFG 1. RF-Inversion inverts "
+    "with the empty prompt at guidance 0 (the node's default) and pulls the reverse pass toward the source "
+    "over the eta window: end the window earlier when the edit shows no effect.",
+])
+
+
+def _video_input(b: WorkflowBuilder, vae, vae_slot: int, x: int, y: int) -> tuple[dict, dict]:
+    """LoadVideo -> GetVideoComponents -> VAE Encode of its frames; returns (components, encode)."""
+    video = b.node("LoadVideo", (x, y), (320, 330), title="Input video", file="example.mp4")
+    components = b.node("GetVideoComponents", (x, y + 380), (240, 70))
+    b.link(video, 0, components, "video")
+    encode = b.node("VAEEncode", (x, y + 500), (210, 50))
+    b.wire(encode, pixels=components, vae=(vae, vae_slot))
+    return components, encode
+
+
+def _decode_save_video(b: WorkflowBuilder, latent_node, vae, vae_slot: int, components, x: int, y: int,
+                       prefix: str) -> None:
+    """VAE Decode -> Save WEBM at the input's frame rate (SaveWEBM has the same widgets in 0.8 and 0.33)."""
+    decode = b.node("VAEDecode", (x, y), (210, 50))
+    b.wire(decode, samples=latent_node, vae=(vae, vae_slot))
+    save = b.node("SaveWEBM", (x + 240, y), (360, 400), title="Edited video", filename_prefix=prefix, codec="vp9",
+                  fps=16.0, crf=32.0)
+    b.wire(save, images=decode, fps=(components, 2))
+
+
+def _wan_loaders(b: WorkflowBuilder) -> tuple[dict, dict, dict]:
+    unet = b.node("UNETLoader", (0, 0), (320, 82), models=[WAN21_MODELS["unet"]],
+                  unet_name=WAN21_MODELS["unet"]["name"], weight_dtype="default")
+    shift = b.node("ModelSamplingSD3", (0, 130), (320, 60), shift=8.0)
+    b.link(unet, 0, shift, "model")
+    clip = b.node("CLIPLoader", (0, 240), (320, 110), models=[WAN21_MODELS["clip"]],
+                  clip_name=WAN21_MODELS["clip"]["name"], type="wan", device="default")
+    vae = b.node("VAELoader", (0, 400), (320, 60), models=[WAN21_MODELS["vae"]], vae_name=WAN21_MODELS["vae"]["name"])
+    return shift, clip, vae
+
+
+def wan_cycle_sde_video_workflow(object_info: dict) -> dict:
+    """Cycle-SDE on a Wan 2.1 video: invert once, reconstruct and edit, each saved as a video."""
+    b = WorkflowBuilder(object_info)
+    model, clip, vae = _wan_loaders(b)
+    components, encode = _video_input(b, vae, 0, 0, 510)
+    prompts = {key: _conditioning(b, clip, 0, 370, row * 180, key, text) for row, (key, text) in enumerate((
+        ("source", "a red car driving along a coastal road"),
+        ("target", "a blue car driving along a coastal road"),
+        ("negative", "blurry, low quality, distorted")))}
+    guiders = {}
+    for row, key in enumerate(("source", "target")):
+        guiders[key] = b.node("CFGGuider", (820, row * 150), (270, 100), title=f"{key.capitalize()} guider",
+                              cfg=5.0)
+        b.wire(guiders[key], model=model, positive=prompts[key], negative=prompts["negative"])
+    sigmas = b.node("BasicScheduler", (820, 320), (270, 110), scheduler="simple", steps=30, denoise=0.7)
+    b.link(model, 0, sigmas, "model")
+    invert = _invert(b, (820, 480), guiders["source"], sigmas, encode)
+    sampler = b.node("SDEEdit_CycleSDESampler", (1170, 250), (280, 70))
+    b.link(invert, 0, sampler, "trajectory")
+    noise = b.node("DisableNoise", (1170, 370), (210, 30))
+    for row, (label, the_guider) in enumerate((("Reconstruct", guiders["source"]), ("Edit", guiders["target"]))):
+        run = _sampler_run(b, (1500, row * 480), f"{label} (replay)", noise, the_guider, sampler, sigmas, encode)
+        _decode_save_video(b, run, vae, 0, components, 1800, row * 480, f"cycle_sde_wan21_{label.lower()}")
+    b.node("Note", (0, 1100), (760, 440), title="Cycle-SDE on a Wan 2.1 video: what to tune", text=WAN_NOTE)
+    return b.build()
+
+
+def wan_sync_sde_video_workflow(object_info: dict) -> dict:
+    """sync-SDE Edit (all in one) on a Wan 2.1 video."""
+    b = WorkflowBuilder(object_info)
+    model, clip, vae = _wan_loaders(b)
+    components, encode = _video_input(b, vae, 0, 0, 510)
+    prompts = {key: _conditioning(b, clip, 0, 370, row * 180, key, text) for row, (key, text) in enumerate((
+        ("source", "a red car driving along a coastal road"),
+        ("target", "a red car driving along a coastal road in snow"),
+        ("negative", "blurry, low quality, distorted")))}
+    edit = b.node("SDEEdit_SyncSDEEdit", (820, 0), (320, 330), steps=30, start_step=8, source_cfg=5.0,
+                  target_cfg=5.0, scheduler="simple", discretisation="rectified", seed=0)
+    b.wire(edit, model=model, source=prompts["source"], target=prompts["target"], latent=encode,
+           source_negative=prompts["negative"], target_negative=prompts["negative"])
+    _decode_save_video(b, edit, vae, 0, components, 1180, 0, "sync_sde_wan21")
+    b.node("Note", (0, 1100), (760, 440), title="sync-SDE on a Wan 2.1 video: what to tune", text=WAN_NOTE)
+    return b.build()
+
+
+def hunyuan_video_rf_workflow(object_info: dict) -> dict:
+    """RF-Inversion Edit (all in one) on a HunyuanVideo clip."""
+    b = WorkflowBuilder(object_info)
+    unet = b.node("UNETLoader", (0, 0), (320, 82), models=[HUNYUAN_VIDEO_MODELS["unet"]],
+                  unet_name=HUNYUAN_VIDEO_MODELS["unet"]["name"], weight_dtype="default")
+    clip = b.node("DualCLIPLoader", (0, 130), (320, 130),
+                  models=[HUNYUAN_VIDEO_MODELS["clip_l"], HUNYUAN_VIDEO_MODELS["llava"]],
+                  clip_name1=HUNYUAN_VIDEO_MODELS["clip_l"]["name"], clip_name2=HUNYUAN_VIDEO_MODELS["llava"]["name"],
+                  type="hunyuan_video", device="default")
+    vae = b.node("VAELoader", (0, 310), (320, 60), models=[HUNYUAN_VIDEO_MODELS["vae"]],
+                 vae_name=HUNYUAN_VIDEO_MODELS["vae"]["name"])
+    components, encode = _video_input(b, vae, 0, 0, 420)
+    target = _conditioning(b, clip, 0, 370, 0, "target", "a cat walking on a sunny beach, watercolour painting")
+    guidance = b.node("FluxGuidance", (370, 190), (270, 60), guidance=6.0)
+    b.link(target, 0, guidance, "conditioning")
+    edit = b.node("SDEEdit_RFInversionEdit", (820, 0), (320, 460), preset="custom", steps=30, start_step=0,
+                  gamma=0.5, eta=0.9, eta_start=0, eta_stop=6, eta_trend="constant", stochastic=False, cfg=1.0,
+                  scheduler="simple", seed=0)
+    b.wire(edit, model=unet, target=guidance, latent=encode)
+    _decode_save_video(b, edit, vae, 0, components, 1180, 0, "rf_inversion_hunyuan_video")
+    b.node("Note", (0, 1000), (760, 460), title="RF-Inversion on HunyuanVideo: what to tune",
+           text=HUNYUAN_VIDEO_NOTE)
+    return b.build()
+
+
 WORKFLOWS = {"cycle_sde_sd15_edit.json": sd15_workflow, "cycle_sde_flux_edit.json": flux_workflow,
              "sde_drag_sd15.json": drag_workflow("sd15"), "sde_drag_sdxl.json": drag_workflow("sdxl"),
              "sde_drag_flux.json": drag_workflow("flux"), "sync_sde_flux_edit.json": sync_flux_workflow,
@@ -964,7 +1115,10 @@ WORKFLOWS = {"cycle_sde_sd15_edit.json": sd15_workflow, "cycle_sde_flux_edit.jso
              "rf_inversion_sdxl_edit.json": rf_all_in_one_workflow(
                  "sdxl", "custom", "a photo of a dog sitting on a wooden bench"),
              "cycle_sde_qwen_image_edit.json": qwen_image_workflow, "sync_sde_flux2_edit.json": flux2_sync_workflow,
-             "cycle_sde_sd35_edit.json": sd35_edit_workflow}
+             "cycle_sde_sd35_edit.json": sd35_edit_workflow,
+             "cycle_sde_wan21_video_edit.json": wan_cycle_sde_video_workflow,
+             "sync_sde_wan21_video_edit.json": wan_sync_sde_video_workflow,
+             "rf_inversion_hunyuan_video_edit.json": hunyuan_video_rf_workflow}
 
 
 def write_workflows(directory: Path = WORKFLOW_DIR) -> list[Path]:
