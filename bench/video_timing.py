@@ -64,11 +64,10 @@ def main(argv=None) -> int:
     generator = torch.Generator().manual_seed(0)
     latent = {"samples": torch.randn(LATENT, generator=generator)}
     conditioning = [[torch.randn(1, 8, 4096, generator=generator), {}]]
-    guider = harness.call_node(custom.BasicGuider, model=model, conditioning=conditioning)[0]  # CFG 1: 1 pass/call
     sigmas = harness.call_node(custom.BasicScheduler, model=model, scheduler="simple", steps=args.steps,
                                denoise=0.7)[0]
     counter = harness.CallCounter(model)
-    counted_guider = harness.call_node(custom.BasicGuider, model=counter.model, conditioning=conditioning)[0]
+    counted_guider = harness.call_node(custom.BasicGuider, model=counter.model, conditioning=conditioning)[0]  # CFG 1
 
     def advanced(sampler, the_sigmas=sigmas, the_latent=latent, the_guider=counted_guider):
         noise = harness.call_node(custom.RandomNoise, noise_seed=0)[0]
