@@ -1,6 +1,11 @@
 """Benchmark: every editor of the pack against its ODE counterpart on the shape world, EPS and flow.
 
     python -m bench.run [--cases 100] [--tasks cycle,drag,sync,rf,inpaint] [--params eps,flow] [--out DIR]
+    python -m bench.run --model learned [--cases 100] [--tasks ...] [--params eps,flow]
+
+``--model exact`` (the default) runs the exact empirical denoisers of the 108-scene world below; ``--model
+learned`` the two trained denoisers of ``bench.learned_models`` on held-out scenes of ``bench.learned_world``
+(tasks, settings and scores in ``bench.learned_bench``), writing DIR/bench_learned.md and .json.
 
 Tasks (settings in ``bench.common``; ground truth and scores in its docstring):
 
@@ -171,17 +176,23 @@ def table_rows(rows: list[dict]) -> list[list[str]]:
 
 
 def parse_args(argv=None):
+    from . import learned_bench
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", choices=["exact", "learned"], default="exact",
+                        help="exact: the shape world's exact denoisers; learned: the trained denoisers")
     parser.add_argument("--cases", type=int, default=100, help="cases per task (default 100)")
-    parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {','.join(TASKS)}")
+    parser.add_argument("--tasks", default=None,
+                        help=f"comma-separated subset of {','.join(TASKS)} (exact) or "
+                             f"{','.join(learned_bench.TASKS)} (learned)")
     parser.add_argument("--params", default="eps,flow", help="comma-separated subset of eps,flow")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default bench/out/)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default 1: fastest for these tiny ops; 0 = torch's default)")
     args = parser.parse_args(argv)
-    args.tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    tasks = TASKS if args.model == "exact" else learned_bench.TASKS
+    args.tasks = [t.strip() for t in (args.tasks or ",".join(tasks)).split(",") if t.strip()]
     args.params = [p.strip() for p in args.params.split(",") if p.strip()]
-    for value, allowed, flag in ((args.tasks, TASKS, "--tasks"), (args.params, common.PARAMS, "--params")):
+    for value, allowed, flag in ((args.tasks, tasks, "--tasks"), (args.params, common.PARAMS, "--params")):
         unknown = [v for v in value if v not in allowed]
         if unknown or not value:
             parser.error(f"{flag}: {unknown or 'nothing selected'}; allowed: {', '.join(allowed)}")
@@ -194,6 +205,8 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     command = "python -m bench.run" + ("" if argv is None and len(sys.argv) <= 1 else
                                        " " + " ".join(sys.argv[1:] if argv is None else argv))
+    if args.model == "learned":
+        return main_learned(args, command)
     started = time.perf_counter()
     with torch_threads(args.threads):
         models = Models(ShapeWorld(size=32, grid=3))
@@ -211,13 +224,41 @@ def main(argv=None) -> dict:
     report = {"command": command, "cases": args.cases, "tasks": args.tasks, "params": args.params,
               "threads": threads, "torch": torch.__version__, "runtime_s": runtime, "settings": SETTINGS,
               "rows": rows}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench.md").write_text(f"`{command}`\n\n{table}\n\n{footer}\n")
-    (args.out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    return write_report(args.out, "bench", command, table, footer, report)
+
+
+def write_report(out: Path, name: str, command: str, table: str, footer: str, report: dict) -> dict:
+    """OUT/<name>.md (the command, the table, the footer) and OUT/<name>.json; prints the table."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.md").write_text(f"`{command}`\n\n{table}\n\n{footer}\n")
+    (out / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     print(table)
     print(footer)
-    print(f"wrote {args.out / 'bench.md'} and {args.out / 'bench.json'}")
+    print(f"wrote {out / f'{name}.md'} and {out / f'{name}.json'}")
     return report
+
+
+def main_learned(args, command: str) -> dict:
+    from . import learned_bench, learned_models
+    started = time.perf_counter()
+    with torch_threads(args.threads):
+        unets = {kind: learned_models.load(kind) for kind in args.params}
+        plan = learned_bench.plan(args.tasks, args.params, args.cases)
+        progress = Progress(sum(len(cases) for *_, cases in plan), "bench (learned)")
+        rows = []
+        for task, kind, cfg, method, cases in plan:
+            rows.append(learned_bench.run_method(unets[kind], kind, cfg, task, method, cases))
+            progress.advance(len(cases), f"{task.name} {kind} cfg {cfg:g} {method.name}")
+        progress.close()
+        threads = torch.get_num_threads()
+    runtime = time.perf_counter() - started
+    table = markdown_table(learned_bench.HEADER, learned_bench.table_rows(rows))
+    footer = (f"{args.cases} held-out cases per task; total runtime {runtime:.0f} s on {threads} torch thread(s), "
+              f"{platform.processor() or platform.machine()}, torch {torch.__version__}.")
+    report = {"command": command, "model": "learned", "cases": args.cases, "tasks": args.tasks,
+              "params": args.params, "threads": threads, "torch": torch.__version__, "runtime_s": runtime,
+              "settings": learned_bench.SETTINGS, "rows": rows}
+    return write_report(args.out, "bench_learned", command, table, footer, report)
 
 
 if __name__ == "__main__":

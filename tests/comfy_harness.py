@@ -195,3 +195,49 @@ class CallCounter:
         self.calls += 1
         self.batches.append(args["input"].shape[0])
         return apply_model(args["input"], args["timestep"], **args["c"])
+
+
+def learned_eps_model(path=None):
+    """The pack's trained EPS denoiser of ``bench.learned_world`` (bench/weights/learned_eps.safetensors) as a
+    ComfyUI MODEL: a BaseModel of EPS type on SD1.x's discrete schedule whose diffusion model is the UNet, with
+    the image itself as the 3-channel latent. Its conditioning is ``learned_conditioning(label)``."""
+    import comfy.latent_formats
+    import comfy.model_base
+    import comfy.model_management as mm
+    import comfy.model_patcher
+    import comfy.supported_models_base
+
+    from sde_edit.bench import learned_models
+    from sde_edit.bench.learned_world import NULL_CLASS
+
+    class PixelLatent(comfy.latent_formats.LatentFormat):
+        latent_channels = 3
+        scale_factor = 1.0
+
+    class LearnedUNet(torch.nn.Module):
+        def __init__(self, device=None, dtype=None, operations=None, **kwargs):
+            super().__init__()
+            self.unet = learned_models.load("eps", path)
+
+        def forward(self, x, timesteps, context=None, **kwargs):
+            code = context[:, 0, 0].round().long()  # label + 1; 0 (a zeroed negative) is the empty prompt
+            labels = torch.where(code > 0, code - 1, torch.full_like(code, NULL_CLASS))
+            return self.unet(x, timesteps, class_labels=labels).sample
+
+    class LearnedWorld(comfy.supported_models_base.BASE):
+        unet_config, unet_extra_config, sampling_settings = {}, {}, {}
+        latent_format = PixelLatent
+
+        def get_model(self, state_dict, prefix="", device=None):
+            return comfy.model_base.BaseModel(self, model_type=comfy.model_base.ModelType.EPS, device=device,
+                                              unet_model=LearnedUNet)
+
+    config = LearnedWorld({})
+    config.set_inference_dtype(torch.float32, None)
+    return comfy.model_patcher.ModelPatcher(config.get_model({}), load_device=mm.get_torch_device(),
+                                            offload_device=mm.unet_offload_device())
+
+
+def learned_conditioning(label: int) -> list:
+    """A CONDITIONING that selects one label of the learned world (``learned_eps_model``)."""
+    return [[torch.full((1, 1, 1), float(label + 1)), {}]]

@@ -483,18 +483,8 @@ def sd15_workflow(object_info: dict) -> dict:
     b = WorkflowBuilder(object_info)
     ckpt = _checkpoint(b, SD15_CKPT)
     image, encode = _encode(b, ckpt, 2, 0, 160)
-    prompts = {key: _conditioning(b, ckpt, 1, 370, row * 180, key, text) for row, (key, text) in enumerate((
-        ("source", "a photo of a cat sitting on a wooden bench"),
-        ("target", "a photo of a dog sitting on a wooden bench"),
-        ("negative", "blurry, low quality, distorted")))}
-    guiders = {}
-    for row, key in enumerate(("source", "target")):
-        guiders[key] = b.node("CFGGuider", (820, row * 150), (270, 100), title=f"{key.capitalize()} guider",
-                              cfg=7.5)
-        b.wire(guiders[key], model=ckpt, positive=prompts[key], negative=prompts["negative"])
-    sigmas = b.node("BasicScheduler", (820, 320), (270, 110), scheduler="simple", steps=35, denoise=0.7)
-    b.link(ckpt, 0, sigmas, "model")
-    invert = _invert(b, (820, 480), guiders["source"], sigmas, encode)
+    guiders, sigmas, invert = _cfg_cycle_sde(b, ckpt, ckpt, 1, encode, (*CAT_TO_DOG, "blurry, low quality, distorted"),
+                                             7.5, 35, 0.7)
     _branches(b, 1170, 0, ckpt, sigmas, encode, invert, guiders["source"], guiders["target"], "cycle_sde_sd15")
     b.node("Note", (0, 640), (760, 420), title="Cycle-SDE: what to tune", text=SD15_NOTE)
     return b.build()
@@ -591,6 +581,46 @@ def _decode_save(b: WorkflowBuilder, latent_node, vae, vae_slot: int, x: int, y:
     b.link(decode, 0, show, "images")
 
 
+def _prompts(b: WorkflowBuilder, clip, clip_slot: int, texts: tuple) -> dict:
+    """Source, target and negative prompt nodes, one below the other."""
+    return {key: _conditioning(b, clip, clip_slot, 370, row * 180, key, text)
+            for row, (key, text) in enumerate(zip(("source", "target", "negative"), texts))}
+
+
+NEGATIVE = "blurry, low quality, distorted"
+
+
+def _cfg_cycle_sde(b: WorkflowBuilder, model, clip, clip_slot: int, encode, texts: tuple, cfg: float, steps: int,
+                   denoise: float) -> tuple[dict, dict, dict]:
+    """Source / target / negative prompts, a CFGGuider per branch, BasicScheduler and Cycle-SDE Invert under the
+    source guider; returns (guiders, sigmas, invert)."""
+    prompts = _prompts(b, clip, clip_slot, texts)
+    guiders = {}
+    for row, key in enumerate(("source", "target")):
+        guiders[key] = b.node("CFGGuider", (820, row * 150), (270, 100), title=f"{key.capitalize()} guider",
+                              cfg=cfg)
+        b.wire(guiders[key], model=model, positive=prompts[key], negative=prompts["negative"])
+    sigmas = b.node("BasicScheduler", (820, 320), (270, 110), scheduler="simple", steps=steps, denoise=denoise)
+    b.link(model, 0, sigmas, "model")
+    return guiders, sigmas, _invert(b, (820, 480), guiders["source"], sigmas, encode)
+
+
+CAT_TO_DOG = ("a photo of a cat sitting on a wooden bench", "a photo of a dog sitting on a wooden bench")
+
+
+def _unet_loader(b: WorkflowBuilder, model: dict) -> dict:
+    return b.node("UNETLoader", (0, 0), (320, 82), models=[model], unet_name=model["name"], weight_dtype="default")
+
+
+def _clip_loader(b: WorkflowBuilder, y: int, model: dict, kind: str) -> dict:
+    return b.node("CLIPLoader", (0, y), (320, 110), models=[model], clip_name=model["name"], type=kind,
+                  device="default")
+
+
+def _vae_loader(b: WorkflowBuilder, y: int, model: dict) -> dict:
+    return b.node("VAELoader", (0, y), (320, 60), models=[model], vae_name=model["name"])
+
+
 def _checkpoint(b: WorkflowBuilder, ckpt: dict) -> dict:
     return b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[ckpt], ckpt_name=ckpt["name"])
 
@@ -614,8 +644,7 @@ def _invert(b: WorkflowBuilder, pos, guider, sigmas, latent) -> dict:
 
 
 def _flux_loaders(b: WorkflowBuilder) -> tuple[dict, dict, dict]:
-    unet = b.node("UNETLoader", (0, 0), (320, 82), models=[FLUX_MODELS["unet"]],
-                  unet_name=FLUX_MODELS["unet"]["name"], weight_dtype="default")
+    unet = _unet_loader(b, FLUX_MODELS["unet"])
     clip = b.node("DualCLIPLoader", (0, 130), (320, 130), models=[FLUX_MODELS["clip_l"], FLUX_MODELS["t5"]],
                   clip_name1="clip_l.safetensors", clip_name2="t5xxl_fp16.safetensors", type="flux",
                   device="default")
@@ -656,27 +685,37 @@ def drag_workflow(family: str):
     return build
 
 
-def sync_flux_workflow(object_info: dict) -> dict:
-    """sync-SDE on Flux, composable: sync-SDE Guider + sync-SDE Sampler in SamplerCustomAdvanced."""
-    b = WorkflowBuilder(object_info)
-    unet, clip, vae = _flux_loaders(b)
-    image, encode = _encode(b, vae, 0, 0, 420)
+def _flux_sync_sde(b: WorkflowBuilder, unet, clip, vae, encode, guidance: float, schedule, prefix: str) -> None:
+    """Composable sync-SDE on a guidance-distilled model: FluxGuidance on both prompts, sync-SDE Guider,
+    ``schedule(b)`` -> SplitSigmas at step 4, sync-SDE Sampler (rectified) in SamplerCustomAdvanced, decode."""
     prompts = {}
-    for row, (key, text) in enumerate((("source", "a photo of a cat sitting on a wooden bench"),
-                                       ("target", "a photo of a dog sitting on a wooden bench"))):
+    for row, (key, text) in enumerate(zip(("source", "target"), CAT_TO_DOG)):
         prompt = _conditioning(b, clip, 0, 370, row * 300, key, text)
-        prompts[key] = b.node("FluxGuidance", (370, row * 300 + 190), (270, 60), guidance=3.5)
+        prompts[key] = b.node("FluxGuidance", (370, row * 300 + 190), (270, 60), guidance=guidance)
         b.link(prompt, 0, prompts[key], "conditioning")
     guider = b.node("SDEEdit_SyncSDEGuider", (820, 0), (300, 150), source_cfg=1.0, target_cfg=1.0)
     b.wire(guider, model=unet, source=prompts["source"], target=prompts["target"])
-    sigmas = b.node("BasicScheduler", (820, 200), (270, 110), scheduler="simple", steps=28, denoise=1.0)
-    b.link(unet, 0, sigmas, "model")
+    sigmas = schedule(b)
     split = b.node("SplitSigmas", (820, 360), (270, 80), title="Start at step 4", step=4)
     b.link(sigmas, 0, split, "sigmas")
     sampler = b.node("SDEEdit_SyncSDESampler", (820, 490), (270, 80), discretisation="rectified", seed=0)
     noise = b.node("DisableNoise", (820, 620), (210, 30))
     run = _sampler_run(b, (1160, 0), "sync-SDE edit", noise, guider, sampler, (split, 1), encode)
-    _decode_save(b, run, vae, 0, 1460, 0, "sync_sde_flux")
+    _decode_save(b, run, vae, 0, 1460, 0, prefix)
+
+
+def sync_flux_workflow(object_info: dict) -> dict:
+    """sync-SDE on Flux, composable: sync-SDE Guider + sync-SDE Sampler in SamplerCustomAdvanced."""
+    b = WorkflowBuilder(object_info)
+    unet, clip, vae = _flux_loaders(b)
+    image, encode = _encode(b, vae, 0, 0, 420)
+
+    def schedule(b):
+        sigmas = b.node("BasicScheduler", (820, 200), (270, 110), scheduler="simple", steps=28, denoise=1.0)
+        b.link(unet, 0, sigmas, "model")
+        return sigmas
+
+    _flux_sync_sde(b, unet, clip, vae, encode, 3.5, schedule, "sync_sde_flux")
     b.node("Note", (0, 900), (760, 400), title="sync-SDE: what to tune", text=SYNC_NOTE)
     return b.build()
 
@@ -686,10 +725,7 @@ def sync_sdxl_workflow(object_info: dict) -> dict:
     b = WorkflowBuilder(object_info)
     ckpt = _checkpoint(b, SDXL_CKPT)
     image, encode = _encode(b, ckpt, 2, 0, 160)
-    prompts = {key: _conditioning(b, ckpt, 1, 370, row * 180, key, text) for row, (key, text) in enumerate((
-        ("source", "a photo of a cat sitting on a wooden bench"),
-        ("target", "a photo of a dog sitting on a wooden bench"),
-        ("negative", "blurry, low quality, distorted")))}
+    prompts = _prompts(b, ckpt, 1, (*CAT_TO_DOG, NEGATIVE))
     edit = b.node("SDEEdit_SyncSDEEdit", (820, 0), (320, 330), steps=28, start_step=6, source_cfg=5.0,
                   target_cfg=5.0, scheduler="simple", discretisation="ddpm", seed=0)
     b.wire(edit, model=ckpt, source=prompts["source"], target=prompts["target"], latent=encode,
@@ -805,27 +841,18 @@ def rf_all_in_one_workflow(family: str, preset: str, target_text: str):
     return build
 
 
-QWEN_IMAGE_MODELS = {
-    "unet": {"name": "qwen_image_fp8_e4m3fn.safetensors", "directory": "diffusion_models",
-             "url": "https://huggingface.co/Comfy-Org/Qwen-Image_ComfyUI/resolve/main/split_files/diffusion_models/"
-                    "qwen_image_fp8_e4m3fn.safetensors"},
-    "clip": {"name": "qwen_2.5_vl_7b_fp8_scaled.safetensors", "directory": "text_encoders",
-             "url": "https://huggingface.co/Comfy-Org/Qwen-Image_ComfyUI/resolve/main/split_files/text_encoders/"
-                    "qwen_2.5_vl_7b_fp8_scaled.safetensors"},
-    "vae": {"name": "qwen_image_vae.safetensors", "directory": "vae",
-            "url": "https://huggingface.co/Comfy-Org/Qwen-Image_ComfyUI/resolve/main/split_files/vae/"
-                   "qwen_image_vae.safetensors"},
-}
-FLUX2_MODELS = {
-    "unet": {"name": "flux2_dev_fp8mixed.safetensors", "directory": "diffusion_models",
-             "url": "https://huggingface.co/Comfy-Org/flux2-dev/resolve/main/split_files/diffusion_models/"
-                    "flux2_dev_fp8mixed.safetensors"},
-    "clip": {"name": "mistral_3_small_flux2_fp8.safetensors", "directory": "text_encoders",
-             "url": "https://huggingface.co/Comfy-Org/flux2-dev/resolve/main/split_files/text_encoders/"
-                    "mistral_3_small_flux2_fp8.safetensors"},
-    "vae": {"name": "flux2-vae.safetensors", "directory": "vae",
-            "url": "https://huggingface.co/Comfy-Org/flux2-dev/resolve/main/split_files/vae/flux2-vae.safetensors"},
-}
+def repackaged(repo: str, folder: str, name: str) -> dict:
+    """A model file of a Comfy-Org repackaged repository (split_files/<folder>/<name>), as workflows list it."""
+    return {"name": name, "directory": folder,
+            "url": f"https://huggingface.co/Comfy-Org/{repo}/resolve/main/split_files/{folder}/{name}"}
+
+
+QWEN_IMAGE_MODELS = {"unet": repackaged("Qwen-Image_ComfyUI", "diffusion_models", "qwen_image_fp8_e4m3fn.safetensors"),
+                     "clip": repackaged("Qwen-Image_ComfyUI", "text_encoders", "qwen_2.5_vl_7b_fp8_scaled.safetensors"),
+                     "vae": repackaged("Qwen-Image_ComfyUI", "vae", "qwen_image_vae.safetensors")}
+FLUX2_MODELS = {"unet": repackaged("flux2-dev", "diffusion_models", "flux2_dev_fp8mixed.safetensors"),
+                "clip": repackaged("flux2-dev", "text_encoders", "mistral_3_small_flux2_fp8.safetensors"),
+                "vae": repackaged("flux2-dev", "vae", "flux2-vae.safetensors")}
 
 QWEN_IMAGE_NOTE = "\n".join([
     "Cycle-SDE edit (Nie et al., arXiv 2311.01410) for Qwen-Image",
@@ -878,27 +905,13 @@ SD35_NOTE = "\n".join([
 def qwen_image_workflow(object_info: dict) -> dict:
     """Cycle-SDE on Qwen-Image, composable: invert once, reconstruct and edit branches."""
     b = WorkflowBuilder(object_info)
-    unet = b.node("UNETLoader", (0, 0), (320, 82), models=[QWEN_IMAGE_MODELS["unet"]],
-                  unet_name=QWEN_IMAGE_MODELS["unet"]["name"], weight_dtype="default")
+    unet = _unet_loader(b, QWEN_IMAGE_MODELS["unet"])
     shift = b.node("ModelSamplingAuraFlow", (0, 130), (320, 60), shift=3.1)
     b.link(unet, 0, shift, "model")
-    clip = b.node("CLIPLoader", (0, 240), (320, 110), models=[QWEN_IMAGE_MODELS["clip"]],
-                  clip_name=QWEN_IMAGE_MODELS["clip"]["name"], type="qwen_image", device="default")
-    vae = b.node("VAELoader", (0, 400), (320, 60), models=[QWEN_IMAGE_MODELS["vae"]],
-                 vae_name=QWEN_IMAGE_MODELS["vae"]["name"])
+    clip = _clip_loader(b, 240, QWEN_IMAGE_MODELS["clip"], "qwen_image")
+    vae = _vae_loader(b, 400, QWEN_IMAGE_MODELS["vae"])
     image, encode = _encode(b, vae, 0, 0, 510)
-    prompts = {key: _conditioning(b, clip, 0, 370, row * 180, key, text) for row, (key, text) in enumerate((
-        ("source", "a photo of a cat sitting on a wooden bench"),
-        ("target", "a photo of a dog sitting on a wooden bench"),
-        ("negative", "")))}
-    guiders = {}
-    for row, key in enumerate(("source", "target")):
-        guiders[key] = b.node("CFGGuider", (820, row * 150), (270, 100), title=f"{key.capitalize()} guider",
-                              cfg=2.5)
-        b.wire(guiders[key], model=shift, positive=prompts[key], negative=prompts["negative"])
-    sigmas = b.node("BasicScheduler", (820, 320), (270, 110), scheduler="simple", steps=30, denoise=0.7)
-    b.link(shift, 0, sigmas, "model")
-    invert = _invert(b, (820, 480), guiders["source"], sigmas, encode)
+    guiders, sigmas, invert = _cfg_cycle_sde(b, shift, clip, 0, encode, (*CAT_TO_DOG, ""), 2.5, 30, 0.7)
     _branches(b, 1170, 0, vae, sigmas, encode, invert, guiders["source"], guiders["target"], "cycle_sde_qwen_image")
     b.node("Note", (0, 1000), (760, 420), title="Cycle-SDE on Qwen-Image: what to tune", text=QWEN_IMAGE_NOTE)
     return b.build()
@@ -907,27 +920,12 @@ def qwen_image_workflow(object_info: dict) -> dict:
 def flux2_sync_workflow(object_info: dict) -> dict:
     """sync-SDE on FLUX.2 dev, composable: sync-SDE Guider + sync-SDE Sampler in SamplerCustomAdvanced."""
     b = WorkflowBuilder(object_info)
-    unet = b.node("UNETLoader", (0, 0), (320, 82), models=[FLUX2_MODELS["unet"]],
-                  unet_name=FLUX2_MODELS["unet"]["name"], weight_dtype="default")
-    clip = b.node("CLIPLoader", (0, 130), (320, 110), models=[FLUX2_MODELS["clip"]],
-                  clip_name=FLUX2_MODELS["clip"]["name"], type="flux2", device="default")
-    vae = b.node("VAELoader", (0, 290), (320, 60), models=[FLUX2_MODELS["vae"]], vae_name=FLUX2_MODELS["vae"]["name"])
+    unet = _unet_loader(b, FLUX2_MODELS["unet"])
+    clip = _clip_loader(b, 130, FLUX2_MODELS["clip"], "flux2")
+    vae = _vae_loader(b, 290, FLUX2_MODELS["vae"])
     image, encode = _encode(b, vae, 0, 0, 420)
-    prompts = {}
-    for row, (key, text) in enumerate((("source", "a photo of a cat sitting on a wooden bench"),
-                                       ("target", "a photo of a dog sitting on a wooden bench"))):
-        prompt = _conditioning(b, clip, 0, 370, row * 300, key, text)
-        prompts[key] = b.node("FluxGuidance", (370, row * 300 + 190), (270, 60), guidance=4.0)
-        b.link(prompt, 0, prompts[key], "conditioning")
-    guider = b.node("SDEEdit_SyncSDEGuider", (820, 0), (300, 150), source_cfg=1.0, target_cfg=1.0)
-    b.wire(guider, model=unet, source=prompts["source"], target=prompts["target"])
-    sigmas = b.node("Flux2Scheduler", (820, 200), (270, 110), steps=28, width=1024, height=1024)
-    split = b.node("SplitSigmas", (820, 360), (270, 80), title="Start at step 4", step=4)
-    b.link(sigmas, 0, split, "sigmas")
-    sampler = b.node("SDEEdit_SyncSDESampler", (820, 490), (270, 80), discretisation="rectified", seed=0)
-    noise = b.node("DisableNoise", (820, 620), (210, 30))
-    run = _sampler_run(b, (1160, 0), "sync-SDE edit", noise, guider, sampler, (split, 1), encode)
-    _decode_save(b, run, vae, 0, 1460, 0, "sync_sde_flux2")
+    _flux_sync_sde(b, unet, clip, vae, encode, 4.0, lambda b: b.node(
+        "Flux2Scheduler", (820, 200), (270, 110), steps=28, width=1024, height=1024), "sync_sde_flux2")
     b.node("Note", (0, 900), (760, 400), title="sync-SDE on FLUX.2: what to tune", text=FLUX2_NOTE)
     return b.build()
 
@@ -937,10 +935,7 @@ def sd35_edit_workflow(object_info: dict) -> dict:
     b = WorkflowBuilder(object_info)
     ckpt = _checkpoint(b, SD3_CKPT)
     image, encode = _encode(b, ckpt, 2, 0, 160)
-    prompts = {key: _conditioning(b, ckpt, 1, 370, row * 180, key, text) for row, (key, text) in enumerate((
-        ("source", "a photo of a cat sitting on a wooden bench"),
-        ("target", "a photo of a dog sitting on a wooden bench"),
-        ("negative", "blurry, low quality, distorted")))}
+    prompts = _prompts(b, ckpt, 1, (*CAT_TO_DOG, NEGATIVE))
     shift = b.node("ModelSamplingSD3", (820, 0), (270, 60), shift=3.0)
     b.link(ckpt, 0, shift, "model")
     edit = b.node("SDEEdit_CycleSDEEdit", (820, 110), (320, 330), steps=30, t0=0.7, cfg=4.5, scheduler="simple",
@@ -952,31 +947,15 @@ def sd35_edit_workflow(object_info: dict) -> dict:
     return b.build()
 
 
-WAN21_MODELS = {
-    "unet": {"name": "wan2.1_t2v_1.3B_fp16.safetensors", "directory": "diffusion_models",
-             "url": "https://huggingface.co/Comfy-Org/Wan_2.1_ComfyUI_repackaged/resolve/main/split_files/"
-                    "diffusion_models/wan2.1_t2v_1.3B_fp16.safetensors"},
-    "clip": {"name": "umt5_xxl_fp8_e4m3fn_scaled.safetensors", "directory": "text_encoders",
-             "url": "https://huggingface.co/Comfy-Org/Wan_2.1_ComfyUI_repackaged/resolve/main/split_files/"
-                    "text_encoders/umt5_xxl_fp8_e4m3fn_scaled.safetensors"},
-    "vae": {"name": "wan_2.1_vae.safetensors", "directory": "vae",
-            "url": "https://huggingface.co/Comfy-Org/Wan_2.1_ComfyUI_repackaged/resolve/main/split_files/vae/"
-                   "wan_2.1_vae.safetensors"},
-}
+WAN21_MODELS = {"unet": repackaged("Wan_2.1_ComfyUI_repackaged", "diffusion_models", "wan2.1_t2v_1.3B_fp16.safetensors"),
+                "clip": repackaged("Wan_2.1_ComfyUI_repackaged", "text_encoders",
+                                   "umt5_xxl_fp8_e4m3fn_scaled.safetensors"),
+                "vae": repackaged("Wan_2.1_ComfyUI_repackaged", "vae", "wan_2.1_vae.safetensors")}
 HUNYUAN_VIDEO_MODELS = {
-    "unet": {"name": "hunyuan_video_t2v_720p_bf16.safetensors", "directory": "diffusion_models",
-             "url": "https://huggingface.co/Comfy-Org/HunyuanVideo_repackaged/resolve/main/split_files/"
-                    "diffusion_models/hunyuan_video_t2v_720p_bf16.safetensors"},
-    "clip_l": {"name": "clip_l.safetensors", "directory": "text_encoders",
-               "url": "https://huggingface.co/Comfy-Org/HunyuanVideo_repackaged/resolve/main/split_files/"
-                      "text_encoders/clip_l.safetensors"},
-    "llava": {"name": "llava_llama3_fp8_scaled.safetensors", "directory": "text_encoders",
-              "url": "https://huggingface.co/Comfy-Org/HunyuanVideo_repackaged/resolve/main/split_files/"
-                     "text_encoders/llava_llama3_fp8_scaled.safetensors"},
-    "vae": {"name": "hunyuan_video_vae_bf16.safetensors", "directory": "vae",
-            "url": "https://huggingface.co/Comfy-Org/HunyuanVideo_repackaged/resolve/main/split_files/vae/"
-                   "hunyuan_video_vae_bf16.safetensors"},
-}
+    "unet": repackaged("HunyuanVideo_repackaged", "diffusion_models", "hunyuan_video_t2v_720p_bf16.safetensors"),
+    "clip_l": repackaged("HunyuanVideo_repackaged", "text_encoders", "clip_l.safetensors"),
+    "llava": repackaged("HunyuanVideo_repackaged", "text_encoders", "llava_llama3_fp8_scaled.safetensors"),
+    "vae": repackaged("HunyuanVideo_repackaged", "vae", "hunyuan_video_vae_bf16.safetensors")}
 
 VIDEO_NOTE = "\n".join([
     "Editing a video: the whole clip is one latent [1, C, frames, H, W]; every method edits all frames at once",
@@ -1023,13 +1002,11 @@ def _decode_save_video(b: WorkflowBuilder, latent_node, vae, vae_slot: int, comp
 
 
 def _wan_loaders(b: WorkflowBuilder) -> tuple[dict, dict, dict]:
-    unet = b.node("UNETLoader", (0, 0), (320, 82), models=[WAN21_MODELS["unet"]],
-                  unet_name=WAN21_MODELS["unet"]["name"], weight_dtype="default")
+    unet = _unet_loader(b, WAN21_MODELS["unet"])
     shift = b.node("ModelSamplingSD3", (0, 130), (320, 60), shift=8.0)
     b.link(unet, 0, shift, "model")
-    clip = b.node("CLIPLoader", (0, 240), (320, 110), models=[WAN21_MODELS["clip"]],
-                  clip_name=WAN21_MODELS["clip"]["name"], type="wan", device="default")
-    vae = b.node("VAELoader", (0, 400), (320, 60), models=[WAN21_MODELS["vae"]], vae_name=WAN21_MODELS["vae"]["name"])
+    clip = _clip_loader(b, 240, WAN21_MODELS["clip"], "wan")
+    vae = _vae_loader(b, 400, WAN21_MODELS["vae"])
     return shift, clip, vae
 
 
@@ -1038,18 +1015,9 @@ def wan_cycle_sde_video_workflow(object_info: dict) -> dict:
     b = WorkflowBuilder(object_info)
     model, clip, vae = _wan_loaders(b)
     components, encode = _video_input(b, vae, 0, 0, 510)
-    prompts = {key: _conditioning(b, clip, 0, 370, row * 180, key, text) for row, (key, text) in enumerate((
-        ("source", "a red car driving along a coastal road"),
-        ("target", "a blue car driving along a coastal road"),
-        ("negative", "blurry, low quality, distorted")))}
-    guiders = {}
-    for row, key in enumerate(("source", "target")):
-        guiders[key] = b.node("CFGGuider", (820, row * 150), (270, 100), title=f"{key.capitalize()} guider",
-                              cfg=5.0)
-        b.wire(guiders[key], model=model, positive=prompts[key], negative=prompts["negative"])
-    sigmas = b.node("BasicScheduler", (820, 320), (270, 110), scheduler="simple", steps=30, denoise=0.7)
-    b.link(model, 0, sigmas, "model")
-    invert = _invert(b, (820, 480), guiders["source"], sigmas, encode)
+    guiders, sigmas, invert = _cfg_cycle_sde(b, model, clip, 0, encode, (
+        "a red car driving along a coastal road", "a blue car driving along a coastal road",
+        "blurry, low quality, distorted"), 5.0, 30, 0.7)
     sampler = b.node("SDEEdit_CycleSDESampler", (1170, 250), (280, 70))
     b.link(invert, 0, sampler, "trajectory")
     noise = b.node("DisableNoise", (1170, 370), (210, 30))
@@ -1081,14 +1049,12 @@ def wan_sync_sde_video_workflow(object_info: dict) -> dict:
 def hunyuan_video_rf_workflow(object_info: dict) -> dict:
     """RF-Inversion Edit (all in one) on a HunyuanVideo clip."""
     b = WorkflowBuilder(object_info)
-    unet = b.node("UNETLoader", (0, 0), (320, 82), models=[HUNYUAN_VIDEO_MODELS["unet"]],
-                  unet_name=HUNYUAN_VIDEO_MODELS["unet"]["name"], weight_dtype="default")
+    unet = _unet_loader(b, HUNYUAN_VIDEO_MODELS["unet"])
     clip = b.node("DualCLIPLoader", (0, 130), (320, 130),
                   models=[HUNYUAN_VIDEO_MODELS["clip_l"], HUNYUAN_VIDEO_MODELS["llava"]],
                   clip_name1=HUNYUAN_VIDEO_MODELS["clip_l"]["name"], clip_name2=HUNYUAN_VIDEO_MODELS["llava"]["name"],
                   type="hunyuan_video", device="default")
-    vae = b.node("VAELoader", (0, 310), (320, 60), models=[HUNYUAN_VIDEO_MODELS["vae"]],
-                 vae_name=HUNYUAN_VIDEO_MODELS["vae"]["name"])
+    vae = _vae_loader(b, 310, HUNYUAN_VIDEO_MODELS["vae"])
     components, encode = _video_input(b, vae, 0, 0, 420)
     target = _conditioning(b, clip, 0, 370, 0, "target", "a cat walking on a sunny beach, watercolour painting")
     guidance = b.node("FluxGuidance", (370, 190), (270, 60), guidance=6.0)
