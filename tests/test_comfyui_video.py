@@ -197,3 +197,18 @@ def test_a_half_precision_trajectory_of_a_video(name, models, storage):
     replay = harness.call_node(cycle_sde.CycleSDESampler, trajectory=trajectory)[0]
     out = custom_advanced(guider(family, model, 1), replay, sigmas(model), {"samples": latent})["samples"]
     assert rel_err(out, latent) < {"float16": 5e-3, "bfloat16": 4e-2}[storage]
+
+
+@pytest.mark.parametrize("name", ["Wan 2.1 (T2V)"] if VIDEO else [])
+def test_the_point_editor_gets_the_first_frame_of_a_video(name, models):
+    """SDE-Drag's ``image`` input given a video's frames (GetVideoComponents): the editor is sent one image."""
+    family, model = models(name)
+    frames, height, width = family.latent[1:]
+    video = torch.rand(4 * (frames - 1) + 1, 8 * height, 8 * width, 3)  # the frames a Wan VAE encodes to T
+    points = json.dumps({"pairs": [{"source": [12, 12], "target": [36, 20]}]})
+    output = sde_drag.SDEDrag.execute(model=model, positive=family.conditioning(1),
+                                      latent={"samples": video_latent(family)}, drag_points=points, preset="custom",
+                                      steps=2, t0=0.6, cfg=family.cfg, scheduler="simple", alpha=1.1, beta=0.3,
+                                      window=1, subdrag_step=8.0, seed=0, eta=1.0, image=video)
+    files = output.ui[sde_drag.EDITOR_IMAGE_KEY]
+    assert len(files) == 1 and files[0]["filename"].endswith(".png")
