@@ -47,7 +47,7 @@ PARAM_LABELS = {"eps": "EPS", "flow": "flow"}
 SUCCESS_RMS = 0.05
 CFG = 3.0
 
-# Settings the core tests found to work (tests/test_drag.py, test_coupled.py, test_rf_inversion.py).
+# Settings the core tests found to work (tests/test_sde_drag.py, test_sync_sde.py, test_rf_inversion.py).
 RECOLOUR = dict(t0=0.7, steps=20, cfg=CFG)                 # Cycle-SDE and sync-SDE
 DRAG = dict(t0=0.6, steps=12, cfg=CFG, subdrag_step=32.0)  # one sub-drag: shapes live on grid cells only
 RF = dict(steps=20, flow_shift=3.0, cfg=CFG, gamma=0.5, eta=0.9, eta_stop=14)
