@@ -253,6 +253,27 @@ def progress(model, *steps: int) -> list[Callable]:
     return [part(sum(steps[:i])) for i in range(len(steps))]
 
 
+def keep_source_outside_mask(source: torch.Tensor, out: torch.Tensor, denoise_mask) -> torch.Tensor:
+    """``out`` with ``source`` put back bit for bit where the noise mask is 0 (kept), the mask read at the latent's
+    shape as ComfyUI's sampler reads it. A pack sampler pins that region to the source in the model's space;
+    ComfyUI's ``process_latent_out`` (scale and shift) then brings it back only to within rounding of the source.
+    For a sampler whose result is not the source there (an inversion), do not call this."""
+    if denoise_mask is None:
+        return out
+    kept = comfy.utils.reshape_mask(denoise_mask, out.shape).to(out.device) == 0
+    return torch.where(kept, source.to(out), out)
+
+
+def send_to_client(event: str, data: dict) -> None:
+    """A websocket message to the browser that queued the running prompt, as ComfyUI sends its own ``executed``;
+    nothing when no prompt server runs (nodes called in-process) or the prompt came without a client id."""
+    import server  # ComfyUI's server module, imported when used: it loads aiohttp and the web app
+
+    prompt_server = getattr(server.PromptServer, "instance", None)
+    if prompt_server is not None and prompt_server.client_id is not None:
+        prompt_server.send_sync(event, data, prompt_server.client_id)
+
+
 def run_sampler(guider, sampler, sigmas, samples: torch.Tensor, *, denoise_mask=None, callback=None,
                 seed: int = 0) -> torch.Tensor:
     """Run one of the pack's samplers through ``guider.sample`` (model loading, conds, ControlNets, patches

@@ -7,7 +7,7 @@ from dataclasses import replace
 import torch
 from comfy_api.latest import io, ui
 
-from ..samplers.sde_drag import DragSettings, parse_drag_points, pixels_to_cells, sde_drag
+from ..samplers.sde_drag import DragSettings, parse_drag_points, parse_editor_mask, pixels_to_cells, sde_drag
 from ..samplers.validation import InputError, check_choice
 from . import comfy_adapter as adapter
 from .inputs import CATEGORY, cfg_input, eta_input, scheduler_input, seed_input
@@ -15,6 +15,12 @@ from .inputs import CATEGORY, cfg_input, eta_input, scheduler_input, seed_input
 VAE_DOWNSCALE = 8  # SD1.x, SDXL, SD3 and Flux VAEs
 NO_POINTS = '{"pairs": []}'
 EDITOR_IMAGE_KEY = "sde_drag_source"  # the UI output that web/js/sde_drag_editor.js reads (its EDITOR_IMAGE_KEY)
+# The websocket message that shows the node's inputs in the editor before the node finishes (or when it refuses
+# to run): web/js/sde_drag_editor.js listens for it (its EDITOR_IMAGE_EVENT).
+EDITOR_IMAGE_EVENT = "sde_edit.editor_image"
+MASK_PAINTING = "paint the area to drag in LoadImage's MaskEditor, or disconnect the mask to edit the whole image"
+EDITOR_MASK_PAINTING = ("paint a larger area with the editor's brush (a latent cell is editable when more than half "
+                        "of its pixels are painted), or clear the mask to edit the whole image")
 PRESETS = {"paper (120 steps)": 120, "fast (30 steps)": 30}
 
 
@@ -123,10 +129,12 @@ def fits_latent(pixels: int, cells: int, downscale: int) -> bool:
     return cells * downscale <= pixels < (cells + 1) * downscale
 
 
-def latent_mask(mask: torch.Tensor, latent: torch.Tensor, downscale: int) -> torch.Tensor:
+def latent_mask(mask: torch.Tensor, latent: torch.Tensor, downscale: int, name: str = "mask",
+                painting: str = MASK_PAINTING) -> torch.Tensor:
     """A MASK at image or latent resolution as a [B or 1, H, W] noise mask (white = editable); an image-size
     mask is centre-cropped as VAE Encode crops the image, then area-resized. For a video latent the drag moves
-    every frame alike, so a mask given per frame becomes one mask, the union of its frames."""
+    every frame alike, so a mask given per frame becomes one mask, the union of its frames. ``name`` is the
+    input the errors name, ``painting`` how to paint an editable area there."""
     mask = mask if mask.ndim == 3 else mask[None]
     if latent.ndim == 5:
         mask = mask.amax(0, keepdim=True)
@@ -135,19 +143,18 @@ def latent_mask(mask: torch.Tensor, latent: torch.Tensor, downscale: int) -> tor
     at_latent = (mask_height, mask_width) == (height, width)
     if not at_latent and not (fits_latent(mask_height, height, downscale) and
                               fits_latent(mask_width, width, downscale)):
-        raise InputError(f"mask: size {mask_width}x{mask_height} matches neither the image "
+        raise InputError(f"{name}: size {mask_width}x{mask_height} matches neither the image "
                          f"({width * downscale}x{height * downscale}, up to {downscale - 1} pixels more per side) "
                          f"nor the latent ({width}x{height}); use the mask of the image that was encoded")
     if mask.shape[0] not in (1, latent.shape[0]):
-        raise InputError(f"mask: batch {mask.shape[0]} does not match the latent batch {latent.shape[0]}")
+        raise InputError(f"{name}: batch {mask.shape[0]} does not match the latent batch {latent.shape[0]}")
     if not at_latent:
         top, left = vae_crop(mask_height, height, downscale), vae_crop(mask_width, width, downscale)
         mask = mask[:, top:top + height * downscale, left:left + width * downscale]
         mask = torch.nn.functional.interpolate(mask[:, None].float(), size=(height, width), mode="area")[:, 0]
     mask = (mask > 0.5).float()
     if not mask.any():
-        raise InputError("mask: nothing is editable (all black at latent resolution); paint the area to drag in "
-                         "LoadImage's MaskEditor, or disconnect the mask to edit the whole image")
+        raise InputError(f"{name}: nothing is editable (all black at latent resolution); {painting}")
     return mask
 
 
@@ -160,8 +167,9 @@ class SDEDrag(io.ComfyNode):
             category=CATEGORY,
             description="Drag points of an image (handle -> target) with SDE-Drag (Nie et al. 2311.01410): "
                         "copy-and-paste of the noisy latent at t0, then Cycle-SDE sampling. Connect the "
-                        "source IMAGE to place points on it in the node; the mask (white = editable) comes "
-                        "from LoadImage's MaskEditor. Outside the mask the result equals the source.",
+                        "source IMAGE to place points on it in the node and paint the editable area with its "
+                        "brush (or connect a mask, white = editable). Outside the mask the result equals the "
+                        "source.",
             inputs=[
                 io.Model.Input("model"),
                 io.Conditioning.Input("positive", tooltip="A prompt describing the image."),
@@ -187,16 +195,30 @@ class SDEDrag(io.ComfyNode):
                 io.Image.Input("image", optional=True,
                                tooltip="The source image, shown in the point editor (not used for sampling); of a "
                                        "video's frames the editor shows the first."),
+                # Last, so that the widget values of workflows saved before it keep their places. Socketless:
+                # it is the editor's data, hidden in the node, not something to wire.
+                io.String.Input("editor_mask", optional=True, default="", socketless=True,
+                                tooltip='The mask painted with the point editor\'s brush, written by the editor: '
+                                        '{"size": [W, H], "runs": [...]}, a run-length code of the editable '
+                                        'pixels at the image\'s size ("" = none). A connected mask wins.'),
             ],
             outputs=[io.Latent.Output(display_name="latent")],
+            hidden=[io.Hidden.unique_id],  # which node's editor shows the published image
             is_output_node=False,
         )
 
     @classmethod
     def execute(cls, model, positive, latent, drag_points, preset, steps, t0, cfg, scheduler, alpha, beta,
                 window, subdrag_step, seed, eta, vae_downscale=VAE_DOWNSCALE, negative=None, mask=None,
-                image=None) -> io.NodeOutput:
+                image=None, editor_mask="") -> io.NodeOutput:
+        source_image = publish_to_editor(cls, image, mask, latent)
         check_choice(preset, [*PRESETS, "custom"], "preset")
+        if not parse_drag_points(drag_points, math.inf, math.inf, allow_empty=True):
+            if image is None:
+                raise InputError("drag_points: no pairs; connect the source image to 'image' to place them in "
+                                 "the node's point editor, or write them by hand")
+            raise InputError("drag_points: no pairs yet; the node's point editor now shows the image: click a "
+                             "handle, then its target, and queue again")
         samples = adapter.model_latent(model, latent)
         adapter.check_image_grid(model.model, samples, "SDE-Drag")
         downscale, image_size = vae_downscale, None
@@ -210,14 +232,49 @@ class SDEDrag(io.ComfyNode):
         sampler = SDEDragSampler(drag_points, settings_from(alpha, beta, window, subdrag_step, eta), seed,
                                  downscale, image_size)
         sigmas = adapter.schedule(model, scheduler, PRESETS.get(preset, steps), t0)
-        noise_mask = adapter.noise_mask(latent, samples) if mask is None else latent_mask(mask, samples, downscale)
+        noise_mask = drag_mask(latent, samples, downscale, mask, editor_mask, image_size)
         (callback,) = adapter.progress(model, len(sigmas) - 1)
         out = adapter.run_sampler(adapter.cfg_guider(model, positive, negative, cfg), sampler, sigmas, samples,
                                   denoise_mask=noise_mask, seed=seed, callback=callback)
-        source_image = None  # for the point editor only: under "images" the frontend would draw a second preview
-        if image is not None:  # the first frame of a video's frames is the one the editor shows
-            source_image = {EDITOR_IMAGE_KEY: ui.PreviewImage(image[:1], cls=cls).as_dict()["images"]}
-        return io.NodeOutput(adapter.latent_with(latent, out, keep_mask=False), ui=source_image)
+        out = adapter.keep_source_outside_mask(samples, out, noise_mask)
+        # for the point editor only: under "images" the frontend would draw a second preview
+        editor_ui = None if source_image is None else {EDITOR_IMAGE_KEY: source_image}
+        return io.NodeOutput(adapter.latent_with(latent, out, keep_mask=False), ui=editor_ui)
+
+
+def publish_to_editor(cls, image, mask, latent) -> list | None:
+    """Show the node's image (and its connected mask) in the point editor as soon as the node runs, whatever
+    produced them upstream and even when the node then refuses to run (no pairs yet): saved as temp previews and
+    sent to the browser that queued the prompt. Of a batch the editor shows the first image; of a video's masks
+    the union, which is the mask the drag uses. Returns the image's preview files (for the UI output), or None."""
+    image_file = mask_file = None
+    if image is not None:
+        image_file = ui.PreviewImage(image[:1], cls=cls).as_dict()["images"][0]
+    if mask is not None:
+        masks = mask if mask.ndim == 3 else mask[None]
+        shown = masks.amax(0, keepdim=True) if latent["samples"].ndim == 5 else masks[:1]
+        mask_file = ui.PreviewMask(shown, cls=cls).as_dict()["images"][0]
+    node_id = cls.hidden.unique_id if cls.hidden is not None else None  # None: execute called outside ComfyUI
+    if node_id is not None and (image_file or mask_file):
+        adapter.send_to_client(EDITOR_IMAGE_EVENT, {"node": node_id, "image": image_file, "mask": mask_file})
+    return None if image_file is None else [image_file]
+
+
+def drag_mask(latent: dict, samples: torch.Tensor, downscale: int, mask, editor_mask: str,
+              image_size: tuple[int, int] | None):
+    """The editable region as a noise mask: a connected ``mask`` wins, then the mask painted in the editor, then
+    the latent's own noise_mask (None: the whole image)."""
+    if mask is not None:
+        return latent_mask(mask, samples, downscale)
+    painted = parse_editor_mask(editor_mask)
+    if painted is None:
+        return adapter.noise_mask(latent, samples)
+    painted_size = (painted.shape[-1], painted.shape[-2])
+    if image_size is not None and painted_size != image_size:
+        raise InputError(f"editor_mask: painted on a {painted_size[0]}x{painted_size[1]} image, but 'image' is "
+                         f"{image_size[0]}x{image_size[1]}; clear the mask in the point editor and paint it on "
+                         f"this image")
+    return latent_mask(painted, samples, downscale, name="editor_mask", painting=EDITOR_MASK_PAINTING)
 
 
 class SDEDragLoraSchedule(io.ComfyNode):

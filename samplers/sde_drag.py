@@ -52,8 +52,15 @@ class DragSettings:
         check_fraction(self.eta, "eta", "1 = SDE-Drag, 0 = ODE-Drag")
 
 
-def parse_drag_points(text: str, width: int, height: int) -> list[tuple[tuple[float, float], tuple[float, float]]]:
-    """Parse ``{"pairs": [{"source": [x, y], "target": [x, y]}, ...]}`` (image pixels) and check bounds."""
+def parse_drag_points(text: str, width: int, height: int, allow_empty: bool = False
+                      ) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Parse ``{"pairs": [{"source": [x, y], "target": [x, y]}, ...]}`` (image pixels) and check bounds.
+
+    ``allow_empty``: blank text and an empty list give ``[]`` instead of an error, for a caller that explains
+    a missing pair in its own words (the SDE-Drag node points at its editor).
+    """
+    if allow_empty and (text is None or (isinstance(text, str) and not text.strip())):
+        return []
     if isinstance(text, str) and not text.strip():
         raise InputError('drag_points: empty; expected {"pairs": [{"source": [x, y], "target": [x, y]}, ...]} '
                          'in image pixels (the point editor writes it)')
@@ -66,7 +73,7 @@ def parse_drag_points(text: str, width: int, height: int) -> list[tuple[tuple[fl
     if not isinstance(pairs, list):
         raise InputError('drag_points: expected an object with a "pairs" list, '
                          'e.g. {"pairs": [{"source": [120, 200], "target": [180, 200]}]}')
-    if not pairs:
+    if not pairs and not allow_empty:
         raise InputError("drag_points: no pairs; place at least one handle and its target")
     parsed = []
     for i, pair in enumerate(pairs, start=1):
@@ -90,6 +97,48 @@ def parse_drag_points(text: str, width: int, height: int) -> list[tuple[tuple[fl
             points.append((x, y))
         parsed.append((points[0], points[1]))
     return parsed
+
+
+MAX_MASK_SIDE = 16384  # ComfyUI's largest image side (nodes.MAX_RESOLUTION)
+EDITOR_MASK_FORMAT = '{"size": [width, height], "runs": [r0, r1, ...]}'
+
+
+def parse_editor_mask(text: str) -> torch.Tensor | None:
+    """The mask painted in the point editor (``editor_mask``): a [1, H, W] float tensor, 1 = editable; None for
+    blank text (no mask).
+
+    Format: ``{"size": [W, H], "runs": [r0, r1, ...]}``, a run-length code of the binary mask at the image's
+    pixel size, row-major, the runs alternating 0 and 1 and starting with 0 (r0 may be 0). The runs are
+    decoded exactly, so the node masks the very pixels the editor showed.
+    """
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    try:
+        data = json.loads(text)
+    except (TypeError, json.JSONDecodeError) as error:
+        raise InputError(f"editor_mask: not valid JSON ({error}); expected {EDITOR_MASK_FORMAT} (the point "
+                         f"editor writes it; clear the mask there, or leave editor_mask empty for no mask)") from None
+    if not isinstance(data, dict) or "size" not in data or "runs" not in data:
+        keys = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise InputError(f"editor_mask: expected an object {EDITOR_MASK_FORMAT}, got {keys}")
+    size, runs = data["size"], data["runs"]
+    if not (isinstance(size, list) and len(size) == 2 and all(_is_whole(v) and 1 <= v <= MAX_MASK_SIDE
+                                                               for v in size)):
+        raise InputError(f"editor_mask: size must be [width, height], two whole numbers from 1 to {MAX_MASK_SIDE}, "
+                         f"got {size!r}")
+    if not (isinstance(runs, list) and all(_is_whole(v) and v >= 0 for v in runs)):
+        raise InputError("editor_mask: runs must be a list of whole numbers >= 0 (pixels per run, alternating "
+                         "kept and editable, starting with kept)")
+    width, height = size
+    if sum(runs) != width * height:
+        raise InputError(f"editor_mask: the runs cover {sum(runs)} pixels, but its size {width}x{height} has "
+                         f"{width * height}")
+    values = (torch.arange(len(runs)) % 2).float()
+    return torch.repeat_interleave(values, torch.tensor(runs, dtype=torch.long)).reshape(1, height, width)
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def pixels_to_cells(pairs, downscale: int, crop: tuple[int, int] = (0, 0)) -> list[Pair]:

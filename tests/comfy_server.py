@@ -159,12 +159,22 @@ class ComfyServer:
 
     def free_cache(self) -> None:
         """POST /free: the worker drops its node cache (and unloads models) once it wakes, which the short
-        wait leaves it time to do before the next prompt; a test that needs every node to run still checks
-        the prompt's ``execution_cached`` list."""
+        wait leaves it time to do before the next prompt (``queue_uncached`` checks that it did)."""
         request = urllib.request.Request(self.url + "/free", data=json.dumps({"free_memory": True}).encode(),
                                          headers={"Content-Type": "application/json"})
         urllib.request.urlopen(request, timeout=30).close()
         time.sleep(0.5)
+
+    def queue_uncached(self, prompt: dict, attempts: int = 3) -> "PromptResult":
+        """Run a prompt with every node executed, none served from ComfyUI's cache: the cache is dropped first,
+        and the run repeated if the worker had not yet dropped it (a loaded machine can be slower than the wait)."""
+        for _ in range(attempts):
+            self.free_cache()
+            result = self.queue_prompt(prompt)
+            if not (result.message("execution_cached") or {}).get("nodes"):
+                return result
+        raise AssertionError(f"nodes served from the cache in {attempts} runs: "
+                             f"{result.message('execution_cached')['nodes']}")
 
     def queue_prompt(self, prompt: dict, timeout: float = 180, expect_success: bool = True) -> PromptResult:
         """Run an API prompt: websocket events (if websocket-client is installed) + /history entry.

@@ -3,7 +3,10 @@
 Runs ``tests/browser/drag_editor.e2e.mjs`` (Node + npm ``playwright-core`` + Debian's ``chromium``) against the
 shared test server of ``comfy_server`` (tiny SD2 checkpoint, test conditioning node, 64x64 input image). The
 script clicks pairs on the editor canvas, checks the ``drag_points`` JSON against image pixels computed from
-the click positions, edits/saves/reloads the workflow and queues it; see its header for the full list.
+the click positions, edits/saves/reloads the workflow and queues it; paints a mask with the editor's brush, runs
+a graph that saves the source and result latents, reloads it and runs it again; see its header for the full
+list. The saved latents are compared here: the result equals the source bit for bit outside the painted mask,
+and the reloaded workflow gives the same result bit for bit.
 
 Needs, besides ``COMFYUI_ROOT``: ``node`` >= 20 on PATH, ``npm install`` run at the repo root
 (``node_modules/playwright-core``) and Chromium at ``/usr/bin/chromium`` (``apt-get install chromium``; another
@@ -12,11 +15,13 @@ dir, or to ``SDE_EDIT_SCREENSHOT_DIR`` when set.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import comfy_server
@@ -68,3 +73,34 @@ def test_drag_point_editor_in_chromium(browser_server, tmp_path):
     print(report)  # shown by pytest -s / on failure: every check, the frontend version, screenshot paths
     assert run.returncode == 0, report[-12000:] + "\n" + browser_server.log_tail(3000)
     assert "0 failed" in run.stdout.splitlines()[-1]
+    check_the_painted_runs(browser_server, json.loads((out / "report.json").read_text()))
+
+
+def saved_latent(server, entry: dict, node_id: str):
+    """The LATENT a SaveLatent node of a finished prompt wrote (its raw tensor, as the node received it)."""
+    from safetensors.torch import load_file
+    return load_file(server.output_file(entry["outputs"][node_id]["latents"][0]))["latent_tensor"]
+
+
+def painted_mask(text: str) -> np.ndarray:
+    """editor_mask's run-length JSON as a [H, W] bool array (decoded here, independently of the pack)."""
+    data = json.loads(text)
+    width, height = data["size"]
+    return np.repeat(np.arange(len(data["runs"])) % 2, data["runs"]).reshape(height, width).astype(bool)
+
+
+def check_the_painted_runs(server, report: dict) -> None:
+    """Both runs of the browser's painted-mask workflow (before and after save + reload): the same latents bit for
+    bit, and the source kept exactly in every latent cell that is not more than half painted."""
+    entries = [server.request(f"/history/{prompt_id}")[prompt_id] for prompt_id in report["runs"]]
+    sources = [saved_latent(server, entry, report["saveSource"]) for entry in entries]
+    results = [saved_latent(server, entry, report["saveResult"]) for entry in entries]
+    assert sources[0].equal(sources[1]) and results[0].equal(results[1]), "the reloaded workflow ran differently"
+    mask = painted_mask(entries[0]["prompt"][2][report["drag"]]["inputs"]["editor_mask"])
+    height, width = mask.shape
+    editable_cells = mask.reshape(height // 8, 8, width // 8, 8).mean(axis=(1, 3)) > 0.5
+    kept = ~editable_cells
+    assert kept.any() and editable_cells.any(), editable_cells
+    source, result = sources[0].numpy(), results[0].numpy()
+    assert np.array_equal(result[..., kept], source[..., kept]), "the result differs from the source outside the mask"
+    assert np.abs(result[..., editable_cells] - source[..., editable_cells]).max() > 1e-2, "the drag changed nothing"

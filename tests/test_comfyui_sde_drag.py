@@ -13,7 +13,11 @@ if os.environ.get("COMFYUI_ROOT"):
     import comfy_harness as harness
 
     harness.import_comfyui()
+    import folder_paths
+    import numpy as np
+    from comfy_api.latest import io
     from comfy_extras import nodes_custom_sampler as custom
+    from PIL import Image
 
     from sde_edit.nodes import sde_drag
     from sde_edit.samplers import InputError
@@ -38,8 +42,106 @@ def test_drag_runs_masks_exactly_and_is_deterministic(sd_model):
     assert torch.equal(out, again)
     cells = (torch.nn.functional.interpolate(mask[:, None], size=(8, 8), mode="area")[:, 0] > 0.5)
     outside = (~cells).expand(2, 4, 8, 8)
-    assert float((out[outside] - latent["samples"][outside]).abs().max()) <= 1e-5 * float(latent["samples"].abs().max())
+    assert torch.equal(out[outside], latent["samples"][outside])  # bit for bit, not merely within rounding
     assert float((out[~outside] - latent["samples"][~outside]).abs().max()) > 1e-2
+
+
+def editor_mask_text(mask: torch.Tensor) -> str:
+    """The editor's run-length JSON of a [H, W] 0/1 mask (written here independently of web/js/editor_mask.js)."""
+    bits, runs, value, length = mask.flatten().int().tolist(), [], 0, 0
+    for bit in bits:
+        if bit == value:
+            length += 1
+        else:
+            runs.append(length)
+            value, length = bit, 1
+    runs.append(length)
+    return json.dumps({"size": [mask.shape[1], mask.shape[0]], "runs": runs})
+
+
+def test_the_editor_mask_is_the_drag_mask(sd_model):
+    """A painted editor_mask goes the way of a connected mask: the same latent mask, the same result bit for bit,
+    the source kept exactly outside it."""
+    latent = {"samples": torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(3))}
+    painted = torch.zeros(64, 64)
+    painted[8:40, 8:56] = 1.0
+    painted[50, 3] = 1.0  # a stray pixel: less than half of its cell, so the cell is kept
+    text = editor_mask_text(painted)
+    out = drag(sd_model, latent, editor_mask=text)["samples"]
+    assert torch.equal(out, drag(sd_model, latent, mask=painted[None])["samples"])
+    kept = torch.ones(8, 8, dtype=torch.bool)
+    kept[1:5, 1:7] = False
+    assert torch.equal(out[..., kept], latent["samples"][..., kept])
+    assert float((out[..., ~kept] - latent["samples"][..., ~kept]).abs().max()) > 1e-2
+    assert torch.equal(drag(sd_model, latent, editor_mask="")["samples"], drag(sd_model, latent)["samples"])
+
+
+def test_a_connected_mask_wins_over_the_editor_mask(sd_model):
+    latent = {"samples": torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(4))}
+    left, right = torch.zeros(64, 64), torch.zeros(64, 64)
+    left[:, :32], right[:, 32:] = 1.0, 1.0
+    points = json.dumps({"pairs": [{"source": [44, 20], "target": [52, 28]}]})
+    wired = drag(sd_model, latent, points=points, mask=right[None], editor_mask=editor_mask_text(left))["samples"]
+    assert torch.equal(wired, drag(sd_model, latent, points=points, mask=right[None])["samples"])
+    assert torch.equal(wired[..., :4], latent["samples"][..., :4])
+
+
+def test_editor_mask_errors_name_it(sd_model):
+    latent = {"samples": torch.randn(1, 4, 8, 8)}
+    image = torch.rand(1, 64, 64, 3)
+    small = editor_mask_text(torch.ones(32, 32))
+    with pytest.raises(InputError, match=r"^editor_mask: painted on a 32x32 image, but 'image' is 64x64; clear the "
+                                         r"mask in the point editor"):
+        drag(sd_model, latent, image=image, editor_mask=small)
+    with pytest.raises(InputError, match=r"^editor_mask: size 32x32 matches neither the image \(64x64"):
+        drag(sd_model, latent, editor_mask=small)
+    with pytest.raises(InputError, match="^editor_mask: not valid JSON"):
+        drag(sd_model, latent, editor_mask="{runs")
+    thin = torch.zeros(64, 64)
+    thin[:, 10:13] = 1.0  # 3 of a cell's 8 columns: no cell is more than half painted
+    with pytest.raises(InputError, match=r"^editor_mask: nothing is editable .*; paint a larger area with the "
+                                         r"editor's brush"):
+        drag(sd_model, latent, editor_mask=editor_mask_text(thin))
+
+
+def test_the_image_reaches_the_editor_before_the_empty_pairs_error(sd_model, monkeypatch):
+    """The node publishes its image (the first of the batch) and its connected mask as soon as it runs, so one
+    queue with no pairs fills the editor; then it refuses, saying so."""
+    sent = []
+    monkeypatch.setattr(sde_drag.adapter, "send_to_client", lambda event, data: sent.append((event, data)))
+    monkeypatch.setattr(sde_drag.SDEDrag, "hidden", io.HiddenHolder.from_dict({io.Hidden.unique_id: "7"}))
+    image = torch.rand(2, 64, 64, 3, generator=torch.Generator().manual_seed(5))
+    mask = torch.zeros(2, 64, 64)
+    mask[0, :, :20] = 1.0
+    with pytest.raises(InputError, match="^drag_points: no pairs yet; the node's point editor now shows the image"):
+        drag(sd_model, {"samples": torch.randn(2, 4, 8, 8)}, points='{"pairs": []}', image=image, mask=mask)
+    assert [(event, data["node"]) for event, data in sent] == [(sde_drag.EDITOR_IMAGE_EVENT, "7")]
+
+    def saved(file) -> torch.Tensor:
+        assert file["type"] == "temp"
+        path = os.path.join(folder_paths.get_temp_directory(), file["subfolder"], file["filename"])
+        return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).float()
+
+    shown_image, shown_mask = saved(sent[0][1]["image"]), saved(sent[0][1]["mask"])
+    assert torch.equal(shown_image, (image[0] * 255).clamp(0, 255).to(torch.uint8).float())
+    assert torch.equal(shown_mask[..., 0], mask[0] * 255)
+    sent.clear()
+    with pytest.raises(InputError, match="^drag_points: no pairs; connect the source image to 'image'"):
+        drag(sd_model, {"samples": torch.randn(1, 4, 8, 8)}, points="")
+    assert sent == []
+
+
+def test_a_run_publishes_the_image_once_for_the_editor_and_its_ui_output(sd_model, monkeypatch):
+    sent = []
+    monkeypatch.setattr(sde_drag.adapter, "send_to_client", lambda event, data: sent.append(data))
+    monkeypatch.setattr(sde_drag.SDEDrag, "hidden", io.HiddenHolder.from_dict({io.Hidden.unique_id: "3"}))
+    output = sde_drag.SDEDrag.execute(model=sd_model, positive=harness.sd2_conditioning(0),
+                                      latent={"samples": torch.randn(1, 4, 8, 8)}, drag_points=POINTS,
+                                      preset="custom", steps=2, t0=0.6, cfg=3.0, scheduler="normal", alpha=1.1,
+                                      beta=0.3, window=2, subdrag_step=8.0, seed=0, eta=1.0,
+                                      image=torch.rand(1, 64, 64, 3))
+    assert len(sent) == 1 and sent[0]["mask"] is None
+    assert output.ui[sde_drag.EDITOR_IMAGE_KEY] == [sent[0]["image"]]
 
 
 def test_one_batched_forward_per_step_and_subdrag(sd_model):

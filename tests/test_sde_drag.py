@@ -5,8 +5,8 @@ import torch
 from conftest import Counting
 from sde_edit.samplers import EPS, FLOW, InputError
 from sde_edit.samplers.analytic import cfg_denoiser
-from sde_edit.samplers.sde_drag import (DragSettings, cfg_ramp, copy_and_paste, parse_drag_points, pixels_to_cells,
-                                        plan_subdrags, sde_drag)
+from sde_edit.samplers.sde_drag import (DragSettings, cfg_ramp, copy_and_paste, parse_drag_points, parse_editor_mask,
+                                        pixels_to_cells, plan_subdrags, sde_drag)
 from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
 from sde_edit.samplers.shape_world import Scene
 
@@ -44,6 +44,42 @@ def test_parse_drag_points_and_latent_cells():
 def test_bad_drag_points_are_explained(text, message):
     with pytest.raises(InputError, match=f"drag_points: .*{message}"):
         parse_drag_points(text, 512, 256)
+
+
+def test_no_pairs_can_be_left_to_the_caller():
+    assert parse_drag_points('{"pairs": []}', 512, 256, allow_empty=True) == []
+    assert parse_drag_points("  ", 512, 256, allow_empty=True) == []
+    with pytest.raises(InputError, match="drag_points: not valid JSON"):
+        parse_drag_points("{pairs", 512, 256, allow_empty=True)
+
+
+def test_editor_mask_decodes_its_runs_exactly():
+    """Runs alternate kept (0) and editable (1) from kept, row-major, at the image's pixel size."""
+    mask = parse_editor_mask('{"size": [4, 2], "runs": [2, 3, 3]}')
+    assert mask.dtype == torch.float32 and mask.shape == (1, 2, 4)
+    assert mask.tolist() == [[[0, 0, 1, 1], [1, 0, 0, 0]]]
+    assert parse_editor_mask('{"size": [3, 1], "runs": [0, 1, 2]}').tolist() == [[[1, 0, 0]]]  # starts editable
+    assert parse_editor_mask('{"size": [2, 2], "runs": [0, 4]}').tolist() == [[[1, 1], [1, 1]]]
+    assert parse_editor_mask("") is None and parse_editor_mask("  ") is None  # no mask
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{size", "not valid JSON"),
+    ("[1, 2]", r'expected an object \{"size": \[width, height\], "runs": \[r0, r1, \.\.\.\]\}, got list'),
+    ('{"size": [2, 2]}', r"expected an object .*, got \['size'\]"),
+    ('{"size": [2], "runs": [4]}', r"size must be \[width, height\], two whole numbers from 1 to 16384, got \[2\]"),
+    ('{"size": [0, 2], "runs": [0]}', "size must be"),
+    ('{"size": [2.0, 2], "runs": [4]}', "size must be"),
+    ('{"size": [true, 2], "runs": [2]}', "size must be"),
+    ('{"size": [16385, 1], "runs": [16385]}', "size must be"),
+    ('{"size": [2, 2], "runs": "4"}', "runs must be a list of whole numbers >= 0"),
+    ('{"size": [2, 2], "runs": [2, -1, 3]}', "runs must be"),
+    ('{"size": [2, 2], "runs": [1.5, 2.5]}', "runs must be"),
+    ('{"size": [2, 2], "runs": [1, 2]}', "the runs cover 3 pixels, but its size 2x2 has 4"),
+])
+def test_bad_editor_masks_are_explained(text, message):
+    with pytest.raises(InputError, match=f"^editor_mask: {message}"):
+        parse_editor_mask(text)
 
 
 def test_subdrag_plan_follows_the_paper():

@@ -513,10 +513,12 @@ DRAG_NOTE = "\n".join([
     "",
     "Click on the image in the SDE-Drag node: first the handle (red), then its target (blue); pairs are "
     "numbered, drag a point to move it, right-click deletes a pair, Clear empties the list. The points are "
-    "stored in drag_points (image pixels), so the workflow can also be driven from the API.",
+    "stored in drag_points (image pixels), so the workflow can also be driven from the API. No LoadImage "
+    "right before the node? Queue once without pairs: the node shows its image, then asks for them.",
     "",
-    "Mask (optional): right-click LoadImage -> Open in MaskEditor, paint the area that may change, then "
-    "connect LoadImage's MASK to SDE-Drag's mask. Outside the mask the result equals the input exactly.",
+    "Mask (optional): Brush in the editor paints the area that may change (Erase, Clear mask); it is saved "
+    "with the workflow. Or connect a MASK to SDE-Drag's mask (it wins; the editor shows it). Outside the mask "
+    "the result equals the input exactly. After a run, Result shows the edited image over the source.",
     "",
     "What to tune",
     "- preset: fast (30 steps) to explore, paper (120 steps) for the final result.",
@@ -675,7 +677,7 @@ def drag_workflow(family: str):
             positive, cfg = _conditioning(b, clip, clip_slot, 370, 0, "image", prompt), 3.0
         image, encode = _encode(b, vae, vae_slot, 0, 420)
         drag = b.node("SDEEdit_SDEDrag", (820, 0), (460, 760), title="SDE-Drag (click: handle, then target)",
-                      drag_points=points, preset="fast (30 steps)", steps=60, t0=0.6, cfg=cfg, scheduler="simple",
+                      drag_points=points, preset="fast (30 steps)", steps=30, t0=0.6, cfg=cfg, scheduler="simple",
                       alpha=1.1, beta=0.3, window=5, subdrag_step=2.0, seed=0, eta=1.0)
         b.wire(drag, model=(model, model_slot), positive=positive, latent=encode, image=image)
         _decode_save(b, drag, vae, vae_slot, 1320, 0, f"sde_drag_{family}", title="Dragged image")

@@ -22,7 +22,13 @@
 //      graphToPrompt sends drag_points and not the editor widget;
 //   6. when the graph can be queued (the test server's tiny SD2 checkpoint and test conditioning node exist),
 //      queue it, wait for /history success, and check the editor falls back to the run's preview image once
-//      the LoadImage link is removed.
+//      the LoadImage link is removed;
+//   7. then (pipelineScenario) LoadImage -> ImageScale -> SDE-Drag -> VAE Decode -> PreviewImage with SaveLatent
+//      of source and result: the preset rule and the hidden editor_mask widget; one queue without pairs is
+//      refused and fills the editor; brush and erase strokes against an independent rasterisation, the
+//      overlay's tint, undo/redo per stroke; two pairs, a run, the result shown; save, reload (mask and pairs
+//      back), run again without the cache; a connected LoadImage MASK shown read-only. report.json in --out
+//      names the runs for the Python side, which compares the saved latents.
 // Screenshots go to --out. Prints "ok - ..." / "not ok - ..." lines and exits 1 on any failure.
 import fs from "node:fs";
 import path from "node:path";
@@ -471,14 +477,7 @@ async function main() {
     if (!queueable) {
       console.log("# queue step skipped (no tiny checkpoint / test conditioning node, or --no-queue)");
     } else {
-      const historyBefore = new Set(Object.keys(await http("/history")));
-      await page.evaluate(() => window.app.queuePrompt(0));
-      let entry = null;
-      for (let i = 0; i < 600 && !entry; i++) {
-        await sleep(500);
-        const history = await http("/history");
-        entry = Object.entries(history).find(([id, item]) => !historyBefore.has(id) && item.status?.completed !== undefined)?.[1] ?? null;
-      }
+      const { entry } = await queueAndWait(page);
       const error = entry?.status?.messages?.find((m) => m[0] === "execution_error")?.[1];
       check("queued workflow finished with success", entry?.status?.status_str === "success",
         entry ? JSON.stringify(error ?? entry.status).slice(0, 2000) : "no /history entry within 300 s");
@@ -505,6 +504,7 @@ async function main() {
         equal("the pairs are still there", JSON.parse(state.text).pairs, want);
         await screenshot(page, "5_after_run_preview.png");
       }
+      await pipelineScenario(page);
     }
 
     const ours = pageErrors.filter((e) => /sde_drag|drag_points|sdeDrag/i.test(e));
@@ -520,6 +520,337 @@ async function main() {
   const passed = results.length - failed;
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
+}
+
+/** Queues the page's graph and waits for its /history entry: { id, entry } (entry null after 300 s). */
+async function queueAndWait(page) {
+  const historyBefore = new Set(Object.keys(await http("/history")));
+  await page.evaluate(() => window.app.queuePrompt(0));
+  for (let i = 0; i < 600; i++) {
+    await sleep(500);
+    const history = await http("/history");
+    const found = Object.entries(history).find(([id, item]) => !historyBefore.has(id) && item.status?.completed !== undefined);
+    if (found) return { id: found[0], entry: found[1] };
+  }
+  return { id: null, entry: null };
+}
+
+// ---- 7. mask brush, image before any run, result, reload ----------------------------------------------
+// An independent reference of the brush (not the editor's code): a stroke paints the pixels whose centres lie
+// within size / 2 of the segment between its end points; pixels within 0.01 px of that border are left out of
+// the comparison (the page and this script may round the pointer's position differently).
+
+function capsule(width, height, from, to, size) {
+  const radius = size / 2;
+  const inside = new Uint8Array(width * height);
+  const border = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const [px, py] = [x + 0.5, y + 0.5];
+      const [dx, dy] = [to[0] - from[0], to[1] - from[1]];
+      const t = Math.min(1, Math.max(0, ((px - from[0]) * dx + (py - from[1]) * dy) / (dx * dx + dy * dy || 1)));
+      const distance = Math.hypot(px - from[0] - t * dx, py - from[1] - t * dy);
+      inside[y * width + x] = distance <= radius ? 1 : 0;
+      border[y * width + x] = Math.abs(distance - radius) < 0.01 ? 1 : 0;
+    }
+  }
+  return { inside, border };
+}
+
+/** Pixels where the editor's mask bits and the reference differ, leaving out the reference's border pixels. */
+function maskMismatches(bits, reference) {
+  const wrong = [];
+  reference.inside.forEach((want, i) => { if (!reference.border[i] && bits[i] !== want) wrong.push(i); });
+  return wrong;
+}
+
+/** The page position (integers) over image position p and the image position the editor reads there. */
+function pagePointFor(geom, p) {
+  const scale = Math.min(geom.cw / geom.iw, geom.ch / geom.ih);
+  const ox = (geom.cw - geom.iw * scale) / 2;
+  const oy = (geom.ch - geom.ih * scale) / 2;
+  const x = Math.round(geom.left + (ox + p[0] * scale) * geom.width / geom.cw);
+  const y = Math.round(geom.top + (oy + p[1] * scale) * geom.height / geom.ch);
+  return { x, y, image: [((x - geom.left) * geom.cw / geom.width - ox) / scale, ((y - geom.top) * geom.ch / geom.height - oy) / scale] };
+}
+
+/** One brush stroke with the mouse between two image positions, in a straight line (every move on it). */
+async function brushStroke(page, geom, from, to) {
+  const a = pagePointFor(geom, from);
+  const b = pagePointFor(geom, to);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move(b.x, b.y, { steps: 8 });
+  await page.mouse.up();
+  await sleep(200);
+  return [a.image, b.image];
+}
+
+async function maskState(page) {
+  return page.evaluate((nodeType) => {
+    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+    const editor = node.sdeDragEditor;
+    return {
+      text: node.widgets.find((w) => w.name === "editor_mask")?.value ?? null,
+      bits: editor.mask ? Array.from(editor.mask.bits) : null,
+      size: editor.mask ? [editor.mask.width, editor.mask.height] : null,
+      linked: editor.linkedMask.mask ? Array.from(editor.linkedMask.mask.bits) : null,
+      info: editor.info.textContent,
+    };
+  }, NODE);
+}
+
+/** RGB of the shown source image (`source`) or of the last result (`result`) at image pixel p. */
+async function imagePixel(page, which, p) {
+  return page.evaluate(({ nodeType, which, p }) => {
+    const editor = window.app.graph.nodes.find((n) => n.comfyClass === nodeType).sdeDragEditor;
+    const image = which === "result" ? editor.result.image : editor.image;
+    const canvas = document.createElement("canvas");
+    canvas.width = image.naturalWidth;
+    canvas.height = image.naturalHeight;
+    const context = canvas.getContext("2d");
+    context.drawImage(image, 0, 0);
+    return Array.from(context.getImageData(p[0], p[1], 1, 1).data.slice(0, 3));
+  }, { nodeType: NODE, which, p });
+}
+
+const near = (a, b, tolerance) => a.every((v, i) => Math.abs(v - b[i]) <= tolerance);
+const blend = (colour, over, alpha) => colour.map((v, i) => v * (1 - alpha) + over[i] * alpha);
+
+/**
+ * LoadImage -> ImageScale (same size, so no loader sits right before SDE-Drag) -> VAE Encode and SDE-Drag's image;
+ * SDE-Drag -> VAE Decode -> PreviewImage, and SaveLatent of the source and of the result for the Python side.
+ * One queue without pairs fills the editor; a brush stroke and an erase stroke paint the mask (checked against
+ * the reference, undo/redo one stroke each); two pairs; a run shows its result in the editor; the saved workflow
+ * reloads with mask and pairs and runs again after /free (no cache). The connected mask of LoadImage is shown
+ * read-only. Writes report.json (prompt ids and node ids) for tests/test_browser_drag_editor.py, which compares
+ * the saved latents bit for bit.
+ */
+async function pipelineScenario(page) {
+  const ids = await page.evaluate(({ nodeType, image, ckpt, seed }) => {
+    const { app, LiteGraph } = window;
+    app.graph.clear();
+    const make = (type, pos, values = {}) => {
+      const node = LiteGraph.createNode(type);
+      node.pos = pos;
+      app.graph.add(node);
+      for (const [name, value] of Object.entries(values)) node.widgets.find((w) => w.name === name).value = value;
+      return node;
+    };
+    const input = (node, name) => node.inputs.findIndex((i) => i.name === name);
+    const load = make("LoadImage", [0, 500], { image });
+    const scale = make("ImageScale", [300, 500], { upscale_method: "nearest-exact", width: 64, height: 64, crop: "disabled" });
+    const loader = make("CheckpointLoaderSimple", [0, 0], { ckpt_name: ckpt });
+    const cond = make("SDEEditTest_Conditioning", [0, 160], { dim: 1024, tokens: 4, pooled_dim: 0, seed, guidance: 0 });
+    const control = cond.widgets.find((w) => w.name === "control_after_generate");
+    if (control) control.value = "fixed";
+    const encode = make("VAEEncode", [300, 700]);
+    const drag = make(nodeType, [560, 0], { control_after_generate: "fixed" }); // the reloaded run: the same seed
+    drag.setSize([480, Math.max(drag.size[1], 820)]);
+    const decode = make("VAEDecode", [1100, 0]);
+    const preview = make("PreviewImage", [1300, 0]);
+    const saveSource = make("SaveLatent", [1100, 500], { filename_prefix: "latents/sde_drag_e2e_source" });
+    const saveResult = make("SaveLatent", [1100, 300], { filename_prefix: "latents/sde_drag_e2e_result" });
+    load.connect(0, scale, input(scale, "image"));
+    scale.connect(0, encode, input(encode, "pixels"));
+    loader.connect(2, encode, input(encode, "vae"));
+    scale.connect(0, drag, input(drag, "image"));
+    loader.connect(0, drag, input(drag, "model"));
+    cond.connect(0, drag, input(drag, "positive"));
+    encode.connect(0, drag, input(drag, "latent"));
+    encode.connect(0, saveSource, input(saveSource, "samples"));
+    drag.connect(0, decode, input(decode, "samples"));
+    loader.connect(2, decode, input(decode, "vae"));
+    decode.connect(0, preview, 0);
+    drag.connect(0, saveResult, input(saveResult, "samples"));
+    drag.widgets.find((w) => w.name === "drag_points").value = '{"pairs": []}';
+    app.canvas.ds.offset = [0, 0];
+    app.canvas.ds.scale = 1;
+    return { drag: String(drag.id), load: load.id, saveSource: String(saveSource.id), saveResult: String(saveResult.id) };
+  }, { nodeType: NODE, image: args.image, ckpt: args.ckpt, seed: Math.floor(Math.random() * 2 ** 31) });
+  await redraw(page, 600);
+  const widgetValue = (name) => page.evaluate(({ nodeType, name }) =>
+    window.app.graph.nodes.find((n) => n.comfyClass === nodeType).widgets.find((w) => w.name === name).value, { nodeType: NODE, name });
+
+  // ---- the preset rule, and the editor_mask widget hidden ------------------------------------------
+  equal("a new node shows its preset's step count in steps", [await widgetValue("preset"), await widgetValue("steps")], ["fast (30 steps)", 30]);
+  const presetRule = await page.evaluate((nodeType) => {
+    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+    const widget = (name) => node.widgets.find((w) => w.name === name);
+    const seen = [];
+    const set = (name, value) => { widget(name).value = value; widget(name).callback?.(value); seen.push([widget("preset").value, widget("steps").value]); };
+    set("preset", "paper (120 steps)");
+    set("steps", 120);
+    set("steps", 4);
+    const mask = widget("editor_mask");
+    return { seen, hidden: !!mask?.hidden && !!mask?.options?.hidden && node.isWidgetVisible?.(mask) === false };
+  }, NODE);
+  equal("preset -> steps; editing steps to another count -> custom", presetRule.seen,
+    [["paper (120 steps)", 120], ["paper (120 steps)", 120], ["custom", 4]]);
+  check("the editor_mask widget is hidden in the node", presetRule.hidden);
+
+  // ---- one queue with no pairs fills the editor ---------------------------------------------------------
+  let state = await editorState(page);
+  check("no loader right before SDE-Drag: no image before the run", !state.imageLoaded, JSON.stringify(state));
+  const empty = await queueAndWait(page);
+  const refusal = empty.entry?.status?.messages?.find((m) => m[0] === "execution_error")?.[1];
+  check("queue without pairs: refused, naming drag_points and the editor",
+    /^drag_points: no pairs yet; the node's point editor now shows the image/.test(refusal?.exception_message ?? ""),
+    JSON.stringify(refusal ?? empty.entry?.status).slice(0, 1500));
+  const filled = await waitFor(page, (nodeType) => {
+    const editor = window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor;
+    return editor?.image?.naturalWidth === 64 && /type=temp/.test(editor.imageUrl ?? "");
+  }, NODE, 15000);
+  check("queue without pairs: the editor shows the node's image (published before the refusal)", filled, JSON.stringify(await editorState(page)));
+  await closeDialogs(page);
+  await page.evaluate(() => { window.app.canvas.ds.offset = [0, 0]; window.app.canvas.ds.scale = 1; });
+  await redraw(page, 600);
+  await screenshot(page, "6_image_before_any_run.png");
+
+  // ---- paint and erase ----------------------------------------------------------------------------------
+  let geom = await editorGeometry(page);
+  await page.locator(".sde-drag-tool-brush").first().click();
+  await page.locator(".sde-drag-brush-size").first().fill("24");
+  await page.evaluate(() => document.activeElement?.blur?.());
+  const painted = await brushStroke(page, geom, [10.3, 30.6], [54.2, 30.6]);
+  let mask = await maskState(page);
+  const paintReference = capsule(64, 64, painted[0], painted[1], 24);
+  check("brush: the mask has the image's size", JSON.stringify(mask.size) === "[64,64]", JSON.stringify(mask.size));
+  const paintWrong = mask.bits ? maskMismatches(mask.bits, paintReference) : ["no mask"];
+  check("brush: the stroke painted the capsule the reference computes", paintWrong.length === 0, `${paintWrong.length} pixels differ: ${paintWrong.slice(0, 10)}`);
+  check("brush: editor_mask holds the run-length JSON", /^\{"size":\[64,64\],"runs":\[[\d,]+\]\}$/.test(mask.text ?? ""), (mask.text ?? "").slice(0, 200));
+  const afterPaint = mask.text;
+  // the editable area is tinted, the rest dimmed
+  await redraw(page, 300);
+  const inPaint = [32, 30];
+  const outPaint = [32, 60];
+  const tinted = await canvasColor(page, clickFor(geom, inPaint).canvas);
+  const dimmed = await canvasColor(page, clickFor(geom, outPaint).canvas);
+  const sourceIn = await imagePixel(page, "source", inPaint);
+  const sourceOut = await imagePixel(page, "source", outPaint);
+  check("overlay: a painted pixel is drawn tinted", near(tinted, blend(sourceIn, [80, 200, 255], 105 / 255), 4), `${tinted} vs source ${sourceIn}`);
+  check("overlay: a kept pixel is drawn dimmed", near(dimmed, blend(sourceOut, [0, 0, 0], 115 / 255), 4), `${dimmed} vs source ${sourceOut}`);
+  await page.locator(".sde-drag-tool-erase").first().click();
+  await page.locator(".sde-drag-brush-size").first().fill("6");
+  await page.evaluate(() => document.activeElement?.blur?.());
+  const erased = await brushStroke(page, geom, [32.4, 33.1], [36.4, 33.1]);
+  mask = await maskState(page);
+  const eraseReference = capsule(64, 64, erased[0], erased[1], 6);
+  const both = {
+    inside: paintReference.inside.map((v, i) => (v && !eraseReference.inside[i] ? 1 : 0)),
+    border: paintReference.border.map((v, i) => v || eraseReference.border[i]),
+  };
+  const eraseWrong = mask.bits ? maskMismatches(mask.bits, both) : ["no mask"];
+  check("erase: the stroke cleared the capsule the reference computes", eraseWrong.length === 0, `${eraseWrong.length} pixels differ`);
+  const afterErase = mask.text;
+  await page.keyboard.press("Control+z");
+  await sleep(700);
+  equal("Ctrl+Z undoes the erase stroke (one history step per stroke)", (await maskState(page)).text === afterPaint, true);
+  await page.keyboard.press("Control+y");
+  await sleep(700);
+  equal("Ctrl+Y redoes it", (await maskState(page)).text === afterErase, true);
+  await screenshot(page, "7_mask_painted.png");
+
+  // ---- two pairs in the painted area, then run ------------------------------------------------------------
+  await page.locator(".sde-drag-tool-points").first().click();
+  geom = await editorGeometry(page);
+  const pairs = [{ source: [16, 28], target: [40, 30] }, { source: [44, 36], target: [24, 34] }];
+  await clickPair(page, geom, pairs[0], 1);
+  await clickPair(page, geom, pairs[1], 2);
+  equal("two pairs in drag_points", await textPairs(page), pairs);
+  const first = await queueAndWait(page);
+  check("run with mask and pairs: success", first.entry?.status?.status_str === "success",
+    JSON.stringify(first.entry?.status?.messages?.find((m) => m[0] === "execution_error") ?? first.entry?.status).slice(0, 2000));
+  const sent = first.entry ? first.entry.prompt[2][ids.drag].inputs : {};
+  equal("the prompt carried the painted mask", sent.editor_mask === afterErase, true);
+  const shown = await waitFor(page, (nodeType) =>
+    !!window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor?.result?.image, NODE, 15000);
+  check("the result of the run reached the editor (from the PreviewImage downstream)", shown);
+  if (shown) {
+    await page.locator(".sde-drag-result").first().click();
+    await redraw(page, 400);
+    // the pixel where the edit changed the image most, and one far from it
+    const changed = await page.evaluate((nodeType) => {
+      const editor = window.app.graph.nodes.find((n) => n.comfyClass === nodeType).sdeDragEditor;
+      const read = (image) => {
+        const canvas = document.createElement("canvas");
+        canvas.width = image.naturalWidth;
+        canvas.height = image.naturalHeight;
+        const context = canvas.getContext("2d");
+        context.drawImage(image, 0, 0);
+        return context.getImageData(0, 0, canvas.width, canvas.height).data;
+      };
+      const [a, b] = [read(editor.image), read(editor.result.image)];
+      let best = { i: 0, difference: -1 };
+      for (let i = 0; i < a.length; i += 4) {
+        const difference = Math.abs(a[i] - b[i]) + Math.abs(a[i + 1] - b[i + 1]) + Math.abs(a[i + 2] - b[i + 2]);
+        if (difference > best.difference) best = { i: i / 4, difference };
+      }
+      return { pixel: [best.i % 64, Math.floor(best.i / 64)], difference: best.difference, showing: editor.showResult };
+    }, NODE);
+    check("Result: the editor shows the result", changed.showing && changed.difference > 6, JSON.stringify(changed));
+    const drawn = await canvasColor(page, clickFor(geom, changed.pixel).canvas);
+    const resultColour = await imagePixel(page, "result", changed.pixel);
+    check("Result: the canvas shows the result's pixel, not the source's", near(drawn, resultColour, 3), `${drawn} vs result ${resultColour}`);
+    await screenshot(page, "8_result.png");
+    await page.locator(".sde-drag-result").first().click();
+  }
+
+  // ---- save, reload, run again without the cache -----------------------------------------------------------
+  await page.evaluate((nodeType) => { // steps tampered with: loading applies the preset rule again
+    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+    node.widgets.find((w) => w.name === "preset").value = "fast (30 steps)";
+    node.widgets.find((w) => w.name === "steps").value = 60;
+  }, NODE);
+  const savedFast = await page.evaluate(() => JSON.stringify(window.app.graph.serialize()));
+  await page.evaluate((text) => window.app.loadGraphData(JSON.parse(text)), savedFast);
+  await redraw(page, 400);
+  equal("loading a workflow shows its preset's step count", [await widgetValue("preset"), await widgetValue("steps")], ["fast (30 steps)", 30]);
+  await page.evaluate((nodeType) => {
+    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+    node.widgets.find((w) => w.name === "preset").value = "custom";
+    node.widgets.find((w) => w.name === "steps").value = 4;
+  }, NODE);
+  const saved = await page.evaluate(() => JSON.stringify(window.app.graph.serialize()));
+  await page.evaluate(() => window.app.graph.clear());
+  await sleep(200);
+  await page.evaluate((text) => window.app.loadGraphData(JSON.parse(text)), saved);
+  await page.evaluate(() => { window.app.canvas.ds.offset = [0, 0]; window.app.canvas.ds.scale = 1; });
+  await redraw(page, 600);
+  mask = await maskState(page);
+  equal("reload: editor_mask keeps the painted mask", mask.text === afterErase, true);
+  check("reload: the editor decoded it (the erased hole included)", mask.bits && maskMismatches(mask.bits, both).length === 0);
+  equal("reload: drag_points keeps the pairs", await textPairs(page), pairs);
+  equal("reload: the editor shows the pairs", (await editorState(page)).pairs, pairs);
+  await fetch(`${args.url}/free`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ free_memory: true }) });
+  await sleep(1500);
+  const second = await queueAndWait(page);
+  check("reloaded workflow: run succeeds", second.entry?.status?.status_str === "success", JSON.stringify(second.entry?.status).slice(0, 2000));
+  const cached = second.entry?.status?.messages?.find((m) => m[0] === "execution_cached")?.[1]?.nodes ?? [];
+  check("reloaded workflow: SDE-Drag ran again (not from the cache)", !cached.map(String).includes(ids.drag), JSON.stringify(cached));
+  equal("reloaded workflow: the same prompt inputs for SDE-Drag", second.entry?.prompt[2][ids.drag].inputs, sent);
+
+  // ---- a connected mask is shown, read-only ------------------------------------------------------------------
+  await page.evaluate(({ nodeType, load }) => {
+    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+    window.app.graph.getNodeById(load).connect(1, node, node.inputs.findIndex((i) => i.name === "mask"));
+  }, { nodeType: NODE, load: ids.load });
+  const linked = await waitFor(page, (nodeType) =>
+    !!window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor?.linkedMask?.mask, NODE, 15000);
+  mask = await maskState(page);
+  const leftHalf = Array.from({ length: 64 * 64 }, (_, i) => (i % 64 < 32 ? 1 : 0)); // the test image's alpha 0 half
+  check("connected LoadImage MASK: the editor shows it (1 - alpha, /view channel=a)", linked && JSON.stringify(mask.linked) === JSON.stringify(leftHalf),
+    mask.linked ? `${mask.linked.filter((v, i) => v !== leftHalf[i]).length} pixels differ` : "no linked mask");
+  await page.locator(".sde-drag-tool-brush").first().click();
+  geom = await editorGeometry(page);
+  await brushStroke(page, geom, [5.5, 5.5], [20.5, 5.5]);
+  equal("connected mask: the brush does not paint (read-only)", (await maskState(page)).text === afterErase, true);
+  check("connected mask: the status says so", /mask input/.test((await maskState(page)).info), (await maskState(page)).info);
+  await screenshot(page, "9_connected_mask.png");
+
+  const report = { drag: ids.drag, saveSource: ids.saveSource, saveResult: ids.saveResult, runs: [first.id, second.id] };
+  fs.writeFileSync(path.join(args.out, "report.json"), JSON.stringify(report, null, 1));
+  console.log(`# report ${JSON.stringify(report)}`);
 }
 
 /** The test server's tiny SD2 checkpoint and conditioning node exist, so the graph can run. */

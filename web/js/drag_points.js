@@ -69,6 +69,30 @@ export function imageToCanvas(layout, point) {
   return [layout.offsetX + (point[0] + 0.5) * layout.scale, layout.offsetY + (point[1] + 0.5) * layout.scale];
 }
 
+/** Continuous image position [x, y] under a canvas position, not clamped (the brush may run off the image). */
+export function canvasToImagePosition(layout, cx, cy) {
+  if (!layout) throw new DragPointsError("no image layout (image size unknown)");
+  return [(cx - layout.offsetX) / layout.scale, (cy - layout.offsetY) / layout.scale];
+}
+
+/**
+ * Where the edited image of a run lies on the source, in source pixels: { x, y, width, height }. A result that is
+ * the source less VAE Encode's centre crop (each side short by less than `downscale` pixels) lies at that crop,
+ * pixel on pixel; any other size (resized downstream) is stretched over the whole source.
+ */
+export function resultPlacement(sourceWidth, sourceHeight, resultWidth, resultHeight, downscale) {
+  const cut = (source, result) => source - result >= 0 && source - result < downscale;
+  if (cut(sourceWidth, resultWidth) && cut(sourceHeight, resultHeight)) {
+    return {
+      x: Math.floor((sourceWidth - resultWidth) / 2),
+      y: Math.floor((sourceHeight - resultHeight) / 2),
+      width: resultWidth,
+      height: resultHeight,
+    };
+  }
+  return { x: 0, y: 0, width: sourceWidth, height: sourceHeight };
+}
+
 function clamp(value, low, high) {
   return Math.min(Math.max(value, low), high);
 }
@@ -265,4 +289,44 @@ export function viewQuery(file) {
   const parts = [`filename=${encodeURIComponent(file.filename)}`, `type=${encodeURIComponent(file.type || "output")}`];
   parts.push(`subfolder=${encodeURIComponent(file.subfolder || "")}`);
   return parts.join("&");
+}
+
+// ---- the graph -----------------------------------------------------------------------------------------
+
+/**
+ * The node an execution id of a websocket message names: "12" in the root graph, "5:12" node 12 inside the
+ * subgraph of node 5, and so on. Ids that are digits are looked up as numbers (newer frontends key their nodes
+ * by number). Null when a step is missing.
+ */
+export function nodeByExecutionId(rootGraph, executionId) {
+  const parts = String(executionId ?? "").split(":");
+  let graph = rootGraph;
+  let node = null;
+  for (const [index, part] of parts.entries()) {
+    node = graph?.getNodeById?.(/^\d+$/.test(part) ? Number(part) : part) ?? null;
+    if (!node) return null;
+    if (index < parts.length - 1) graph = node.subgraph;
+  }
+  return node;
+}
+
+/** Every node reached from `node`'s outputs along links, up to `maxHops` links away (the node itself excluded). */
+export function downstreamNodes(node, maxHops) {
+  const reached = new Set();
+  let frontier = [node];
+  for (let hop = 0; hop < maxHops && frontier.length; hop++) {
+    const next = [];
+    for (const current of frontier) {
+      (current.outputs ?? []).forEach((_, slot) => {
+        for (const target of current.getOutputNodes?.(slot) ?? []) {
+          if (target !== node && !reached.has(target)) {
+            reached.add(target);
+            next.push(target);
+          }
+        }
+      });
+    }
+    frontier = next;
+  }
+  return reached;
 }

@@ -1,7 +1,9 @@
 // SDE-Drag point editor: a canvas on the SDE-Drag node (SDEEdit_SDEDrag) where handle -> target pairs are
-// clicked onto the source image. The pairs live in the node's own `drag_points` STRING widget as JSON
-// ({"pairs": [{"source": [x, y], "target": [x, y]}, ...]} in image pixels), which serializes as usual; the
-// editor widget itself is never serialized. Geometry, editing and JSON are in drag_points.js (no DOM).
+// clicked onto the source image and the editable area is painted with a brush. The pairs live in the node's own
+// `drag_points` STRING widget as JSON ({"pairs": [{"source": [x, y], "target": [x, y]}, ...]} in image pixels),
+// the painted mask in its hidden `editor_mask` widget (a run-length code at the image's size); both serialize as
+// usual, the editor widget itself never. Geometry, editing and JSON are in drag_points.js, the mask in
+// editor_mask.js, the preset rule in step_presets.js (no DOM in any of them).
 //
 // This file sits at /extensions/<pack>/js/, so ComfyUI's scripts are three levels up.
 import { app } from "../../../scripts/app.js";
@@ -10,33 +12,49 @@ import { api } from "../../../scripts/api.js";
 import {
   addPoint,
   canvasToImage,
+  canvasToImagePosition,
   clearPairs,
   completeCount,
   deletePair,
+  downstreamNodes,
   hitTest,
   imageToCanvas,
   isOnImage,
   layoutImage,
   movePoint,
+  nodeByExecutionId,
   parseImageWidgetValue,
   pendingIndex,
   pointsOutside,
+  resultPlacement,
   serializeDragPoints,
   stateFromText,
   viewQuery,
 } from "./drag_points.js";
+import { decodeMask, emptyMask, encodeMask, maskFromPixels, paintSegment, writeOverlay } from "./editor_mask.js";
+import { presetAfterStepsEdit, stepsForPreset } from "./step_presets.js";
 
 const NODE_CLASS = "SDEEdit_SDEDrag";
 const TEXT_WIDGET = "drag_points";
+const MASK_WIDGET = "editor_mask";
+const PRESET_WIDGET = "preset";
+const STEPS_WIDGET = "steps";
+const DOWNSCALE_WIDGET = "vae_downscale";
 const IMAGE_INPUT = "image";
+const MASK_INPUT = "mask";
 const EDITOR_WIDGET = "drag_editor";
 const EDITOR_IMAGE_KEY = "sde_drag_source"; // the node's UI output with its source image: EDITOR_IMAGE_KEY in nodes/sde_drag.py
-const MIN_HEIGHT = 200; // editor (toolbar + canvas) in graph units
+const EDITOR_IMAGE_EVENT = "sde_edit.editor_image"; // the node's websocket message: EDITOR_IMAGE_EVENT in nodes/sde_drag.py
+const MIN_HEIGHT = 230; // editor (toolbar + status + canvas) in graph units
 const TEXT_MAX_HEIGHT = 110; // the drag_points textarea: a few lines, the rest of the node goes to the canvas
 const HIT_RADIUS = 9; // canvas px
 const POINT_RADIUS = 5;
 const MAX_UPSTREAM_HOPS = 16;
+const MAX_DOWNSTREAM_HOPS = 8; // SDE-Drag -> VAEDecode -> PreviewImage is 2; leaves room for reroutes
 const BYPASS_MODE = 4;
+const DEFAULT_BRUSH_SIZE = 24; // image px
+const MAX_BRUSH_SIZE = 512;
+const TOOLS = { points: "Points", brush: "Brush", erase: "Erase" };
 
 // Core nodes whose `image` widget names a file that /view serves, and the folder type it defaults to.
 const IMAGE_LOADERS = { LoadImage: "input", LoadImageMask: "input", LoadImageOutput: "output" };
@@ -49,7 +67,44 @@ const COLORS = {
   outline: "rgba(0, 0, 0, 0.85)",
   text: "#ffffff",
   hint: "#9a9a9a",
+  brush: "#ffffff",
 };
+// Mask overlay, RGBA 0-255: the painted (editable) area tinted, the kept area dimmed; a connected mask in
+// another tint, as it cannot be painted here.
+const OVERLAY = {
+  painted: [80, 200, 255, 105],
+  linked: [255, 170, 60, 105],
+  kept: [0, 0, 0, 115],
+};
+
+/** The editors on the page, for the websocket messages that name other nodes (the result downstream). */
+const editors = new Set();
+
+/**
+ * What the editors learned from runs: the files of each node's published image and mask and of the result
+ * downstream, by node. Undo and redo rebuild every node and its editor, and the images must outlive that; a node
+ * that is really removed (deleted, graph cleared, another workflow loaded) forgets them.
+ */
+const runFiles = new Map();
+
+function runFilesKey(node) {
+  return node.graph && node.graph !== app.graph ? `${node.graph.id}:${node.id}` : String(node.id); // subgraphs: own ids
+}
+
+function runFilesOf(node) {
+  const key = runFilesKey(node);
+  if (!runFiles.has(key)) runFiles.set(key, { image: null, mask: null, result: null });
+  return runFiles.get(key);
+}
+
+function undoOrRedoRunning() {
+  return app.extensionManager?.workflow?.activeWorkflow?.changeTracker?._restoringState === true;
+}
+
+/** A UI file { filename, subfolder, type } as /view takes it (temp files unless the message says otherwise). */
+function viewFile(file) {
+  return { filename: file.filename, subfolder: file.subfolder ?? "", type: file.type ?? "temp" };
+}
 
 /** One editor per SDE-Drag node. */
 class DragPointEditor {
@@ -62,24 +117,38 @@ class DragPointEditor {
     this.imageUrl = null; // URL being shown (or loading)
     this.imageLabel = "";
     this.imageError = null;
-    this.executedFile = null; // last execution's preview { filename, subfolder, type }
     this.drag = null; // { ref: { pair, role }, pointerId }
     this.hover = null;
+    this.tool = "points";
+    this.brushSize = DEFAULT_BRUSH_SIZE;
+    this.cursor = null; // [cx, cy] of the pointer over the canvas, for the brush outline
+    this.mask = null; // the painted mask (editor_mask.js), null = none
+    this.maskError = null; // message while the editor_mask text does not decode
+    this.lastMaskText = null; // editor_mask text last read or written by the editor
+    this.stroke = null; // { value, last: [x, y], pointerId } while the brush is down
+    this.linkedMask = { url: null, mask: null, error: null }; // the connected mask, read from its file
+    this.overlay = null; // { mask, tint, canvas, context, pixels }: the mask drawn at image size
+    this.result = { url: null, image: null }; // the edited image of the last run, from downstream
+    this.showResult = false;
     this.dirty = true; // the canvas needs drawing at the next animation frame
     this.buildDom();
+    editors.add(this);
     this.frame = requestAnimationFrame(() => this.onFrame());
   }
 
   /**
-   * Once per animation frame while the node is on the page: pick up a hand edit of the drag_points text
-   * and a change of the upstream image (both a string compare when nothing changed), then draw if needed.
-   * The browser pauses the frames of a hidden page.
+   * Once per animation frame while the node is on the page: pick up a hand edit of the drag_points text, an
+   * undo of the mask, and a change of the upstream image or mask (string compares when nothing changed), then
+   * draw if needed. The browser pauses the frames of a hidden page.
    */
   onFrame() {
     this.frame = requestAnimationFrame(() => this.onFrame());
     if (!this.element.isConnected) return;
     this.syncFromWidget();
+    this.syncMaskFromWidget();
     this.refreshImage();
+    this.refreshLinkedMask();
+    this.refreshResult();
     if (this.dirty) {
       this.dirty = false;
       this.draw();
@@ -104,25 +173,47 @@ class DragPointEditor {
     });
 
     const bar = document.createElement("div");
-    Object.assign(bar.style, { display: "flex", alignItems: "center", gap: "6px", flex: "0 0 auto", minHeight: "22px" });
-    const clear = document.createElement("button");
-    clear.type = "button";
-    clear.textContent = "Clear";
-    clear.title = "Remove all drag pairs";
-    clear.className = "sde-drag-clear";
-    Object.assign(clear.style, {
-      font: "inherit", padding: "2px 10px", cursor: "pointer", borderRadius: "4px",
+    Object.assign(bar.style, { display: "flex", alignItems: "center", gap: "4px", flex: "0 0 auto", minHeight: "22px" });
+    this.toolButtons = {};
+    for (const [tool, label] of Object.entries(TOOLS)) {
+      const button = makeButton(label, `sde-drag-tool-${tool}`, {
+        points: "Click a handle, then its target; drag a point to move it",
+        brush: "Paint the area that may change (the rest of the image stays exactly as it is)",
+        erase: "Erase painted area",
+      }[tool], () => this.setTool(tool));
+      this.toolButtons[tool] = button;
+      bar.append(button);
+    }
+    const size = document.createElement("input");
+    size.type = "number";
+    size.min = "1";
+    size.max = String(MAX_BRUSH_SIZE);
+    size.value = String(this.brushSize);
+    size.title = "Brush diameter in image pixels";
+    size.className = "sde-drag-brush-size";
+    Object.assign(size.style, {
+      width: "48px", font: "inherit", padding: "1px 2px", borderRadius: "4px",
       border: "1px solid var(--border-color, #555)", background: "var(--comfy-input-bg, #222)",
       color: "var(--input-text, #ddd)",
     });
-    clear.addEventListener("click", (event) => {
-      event.stopPropagation();
-      this.clear();
+    size.addEventListener("input", () => {
+      const value = Math.round(Number(size.value));
+      if (Number.isFinite(value) && value >= 1) this.brushSize = Math.min(value, MAX_BRUSH_SIZE);
+      this.requestDraw();
     });
-    const info = document.createElement("span");
+    for (const type of ["pointerdown", "keydown", "wheel"]) size.addEventListener(type, (event) => event.stopPropagation());
+    const spacer = document.createElement("span");
+    spacer.style.flex = "1 1 auto";
+    const clear = makeButton("Clear", "sde-drag-clear", "Remove all drag pairs", () => this.clear());
+    const clearMask = makeButton("Clear mask", "sde-drag-clear-mask", "Remove the painted mask (then the whole image may change)",
+      () => this.clearMask());
+    const result = makeButton("Result", "sde-drag-result", "Show the edited image of the last run over the source",
+      () => this.toggleResult());
+    bar.append(size, spacer, clear, clearMask, result);
+
+    const info = document.createElement("div");
     info.className = "sde-drag-info";
-    Object.assign(info.style, { flex: "1 1 auto", minWidth: "0", overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" });
-    bar.append(clear, info);
+    Object.assign(info.style, { flex: "0 0 auto", minWidth: "0", overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" });
 
     const stage = document.createElement("div");
     Object.assign(stage.style, {
@@ -136,13 +227,17 @@ class DragPointEditor {
       touchAction: "none", display: "block",
     });
     stage.append(canvas);
-    root.append(bar, stage);
+    root.append(bar, info, stage);
 
     canvas.addEventListener("pointerdown", (event) => this.onPointerDown(event));
     canvas.addEventListener("pointermove", (event) => this.onPointerMove(event));
     canvas.addEventListener("pointerup", (event) => this.onPointerUp(event));
     canvas.addEventListener("pointercancel", (event) => this.onPointerUp(event));
-    canvas.addEventListener("pointerleave", () => this.setHover(null));
+    canvas.addEventListener("pointerleave", () => {
+      this.cursor = null;
+      this.setHover(null);
+      this.requestDraw();
+    });
     canvas.addEventListener("contextmenu", (event) => this.onContextMenu(event));
     canvas.addEventListener("wheel", (event) => {
       // zoom / pan the graph as over any other part of the node
@@ -156,6 +251,9 @@ class DragPointEditor {
     this.canvas = canvas;
     this.info = info;
     this.clearButton = clear;
+    this.clearMaskButton = clearMask;
+    this.resultButton = result;
+    this.updateTools();
     if (typeof ResizeObserver === "function") {
       this.resizeObserver = new ResizeObserver(() => this.requestDraw());
       this.resizeObserver.observe(stage);
@@ -166,11 +264,39 @@ class DragPointEditor {
     this.resizeObserver?.disconnect();
     this.resizeObserver = null;
     cancelAnimationFrame(this.frame);
+    editors.delete(this);
+    if (!undoOrRedoRunning()) runFiles.delete(runFilesKey(this.node));
+  }
+
+  /** The image the node published or returned on its last run, { filename, subfolder, type }, or null. */
+  get executedFile() {
+    return runFilesOf(this.node).image;
+  }
+
+  setTool(tool) {
+    this.tool = tool;
+    this.drag = null;
+    this.setHover(null);
+    this.updateTools();
+    this.requestDraw();
+  }
+
+  updateTools() {
+    for (const [tool, button] of Object.entries(this.toolButtons)) {
+      const active = tool === this.tool;
+      button.setAttribute("aria-pressed", String(active));
+      button.style.background = active ? "var(--p-primary-color, #3d6fb6)" : "var(--comfy-input-bg, #222)";
+    }
+    this.canvas.style.cursor = this.tool === "points" ? "crosshair" : "none"; // the brush draws its own outline
   }
 
   // ---- the drag_points widget --------------------------------------------------------------------------
+  widget(name) {
+    return this.node.widgets?.find((widget) => widget.name === name) ?? null;
+  }
+
   textWidget() {
-    return this.node.widgets?.find((widget) => widget.name === TEXT_WIDGET) ?? null;
+    return this.widget(TEXT_WIDGET);
   }
 
   /** drag_points fed by a link (widget converted to an input): the editor can only show it. */
@@ -193,17 +319,26 @@ class DragPointEditor {
   }
 
   /**
-   * Writes the editor's pairs into the drag_points widget (its callback fires as for a typed edit) and
-   * records the change in the workflow's undo history: the canvas takes the pointer events, so the
-   * frontend's own mouseup check never sees the edit.
+   * Writes the editor's pairs into the drag_points widget (its callback fires as for a typed edit) and makes the
+   * edit a step of the workflow's undo history.
    */
   commit() {
     const widget = this.textWidget();
     const text = serializeDragPoints(this.state);
     this.lastText = text;
     if (widget && widget.value !== text) widget.value = text;
+    this.recordHistoryStep();
+  }
+
+  /**
+   * The canvas takes the pointer events, so the frontend's own check after a mouse-up never sees an editor edit:
+   * record it in the workflow's undo history here (captureCanvasState from frontend 1.4x on, checkState before).
+   */
+  recordHistoryStep() {
     this.node.setDirtyCanvas?.(true, true);
-    app.extensionManager?.workflow?.activeWorkflow?.changeTracker?.checkState?.();
+    const tracker = app.extensionManager?.workflow?.activeWorkflow?.changeTracker;
+    if (typeof tracker?.captureCanvasState === "function") tracker.captureCanvasState();
+    else tracker?.checkState?.();
     this.requestDraw();
   }
 
@@ -215,36 +350,104 @@ class DragPointEditor {
     this.commit();
   }
 
-  // ---- the source image --------------------------------------------------------------------------------
-  /** The node that provides the image shown: a core image loader upstream of `image`, through reroutes. */
-  upstreamLoader() {
+  // ---- the painted mask (editor_mask widget) -------------------------------------------------------------
+  /** Re-reads the editor_mask text when it changed since the editor last read or wrote it (undo, reload). */
+  syncMaskFromWidget(force = false) {
+    const widget = this.widget(MASK_WIDGET);
+    if (!widget || this.stroke) return;
+    const text = widget.value == null ? "" : String(widget.value);
+    if (!force && text === this.lastMaskText) return;
+    this.lastMaskText = text;
+    const { mask, error } = decodeMask(text);
+    this.mask = mask;
+    this.maskError = error;
+    this.requestDraw();
+  }
+
+  /** Writes the painted mask into editor_mask ("" when nothing is painted) as one step of the undo history. */
+  commitMask() {
+    const widget = this.widget(MASK_WIDGET);
+    const text = encodeMask(this.mask);
+    if (text === "") this.mask = null; // all erased: no mask, the whole image may change
+    this.lastMaskText = text;
+    if (widget && widget.value !== text) widget.value = text;
+    this.recordHistoryStep();
+  }
+
+  clearMask() {
+    if (this.maskIsLinked()) return;
+    this.mask = null;
+    this.maskError = null;
+    this.commitMask();
+  }
+
+  maskIsLinked() {
+    const slot = this.node.inputs?.findIndex((input) => input.name === MASK_INPUT) ?? -1;
+    return slot >= 0 && this.node.inputs[slot].link != null;
+  }
+
+  /** What is wrong with the painted mask (its text, or its size against the image's), or null. */
+  maskProblem() {
+    if (this.maskError) return `${this.maskError} (press Clear mask)`;
+    if (!this.image || !this.mask) return null;
+    const { naturalWidth: width, naturalHeight: height } = this.image;
+    if (this.mask.width === width && this.mask.height === height) return null;
+    return `editor_mask was painted on a ${this.mask.width}\u00d7${this.mask.height} image, this one is ${width}\u00d7${height} (press Clear mask)`;
+  }
+
+  /** Why the brush cannot paint now, or null when it can. */
+  brushBlocked() {
+    if (this.maskIsLinked()) return "the mask comes from the mask input (read-only here)";
+    if (!this.image) return "no image yet";
+    return this.maskProblem();
+  }
+
+  /**
+   * The mask to show, with its tint: the connected one while the mask input is linked (at any size: a mask may
+   * also come at the latent's size), else the painted one when it has the image's size.
+   */
+  shownMask() {
+    if (this.maskIsLinked()) return { mask: this.linkedMask.mask, tint: OVERLAY.linked };
+    return { mask: this.maskProblem() ? null : this.mask, tint: OVERLAY.painted };
+  }
+
+  // ---- the source image and the connected mask -----------------------------------------------------------
+  /**
+   * The node and output slot that feed input `name`, looking through Reroutes and bypassed nodes (a bypassed
+   * node passes on its first input of the same `type`): { node, kind, slot } or null.
+   */
+  upstreamSource(name, type) {
     let node = this.node;
-    let slot = node.inputs?.findIndex((input) => input.name === IMAGE_INPUT) ?? -1;
+    let slot = node.inputs?.findIndex((input) => input.name === name) ?? -1;
     for (let hop = 0; hop < MAX_UPSTREAM_HOPS; hop++) {
       if (slot < 0 || node.inputs?.[slot]?.link == null) return null;
       const upstream = node.getInputNode?.(slot);
-      if (!upstream) return null;
+      const link = node.getInputLink?.(slot);
+      if (!upstream || !link) return null;
       const kind = upstream.comfyClass ?? upstream.type;
-      if (kind in IMAGE_LOADERS) return upstream;
       if (kind === "Reroute") {
         slot = 0;
       } else if (upstream.mode === BYPASS_MODE) {
-        slot = upstream.inputs?.findIndex((input) => input.type === "IMAGE") ?? -1;
+        slot = upstream.inputs?.findIndex((input) => input.type === type) ?? -1;
       } else {
-        return null;
+        return { node: upstream, kind, slot: link.origin_slot };
       }
       node = upstream;
     }
     return null;
   }
 
+  /** The /view file of a core loader's `image` widget, or null. */
+  loaderFile(loader, kind) {
+    const widget = loader.widgets?.find((w) => w.name === "image");
+    return parseImageWidgetValue(widget?.value, IMAGE_LOADERS[kind]);
+  }
+
   /** { url, label } of the image to show, or null. */
   resolveImage() {
-    const loader = this.upstreamLoader();
-    if (loader) {
-      const kind = loader.comfyClass ?? loader.type;
-      const widget = loader.widgets?.find((w) => w.name === "image");
-      const file = parseImageWidgetValue(widget?.value, IMAGE_LOADERS[kind]);
+    const source = this.upstreamSource(IMAGE_INPUT, "IMAGE");
+    if (source && source.kind in IMAGE_LOADERS) {
+      const file = this.loaderFile(source.node, source.kind);
       if (file) return { url: api.apiURL(`/view?${viewQuery(file)}`), label: file.filename };
     }
     if (this.executedFile) {
@@ -253,7 +456,7 @@ class DragPointEditor {
     return null;
   }
 
-  /** Loads the image when its source changed; cheap when nothing did (called on every node redraw). */
+  /** Loads the image when its source changed; cheap when nothing did (called on every frame). */
   refreshImage() {
     const source = this.resolveImage();
     const url = source?.url ?? null;
@@ -266,29 +469,98 @@ class DragPointEditor {
       this.requestDraw();
       return;
     }
-    const image = new Image();
-    image.onload = () => {
+    loadImage(url, (image) => {
       if (this.imageUrl !== url) return;
       this.image = image;
       this.requestDraw();
       this.node.setDirtyCanvas?.(true, false);
-    };
-    image.onerror = () => {
+    }, () => {
       if (this.imageUrl !== url) return;
       this.image = null;
       this.imageError = `cannot load ${this.imageLabel}`;
       this.requestDraw();
-    };
-    image.src = url;
+    });
+  }
+
+  /**
+   * { url, fromAlpha } of the connected mask: LoadImage's MASK is 1 - alpha of its file (the /view route gives the
+   * alpha channel alone with channel=a); any other mask is known once the node has run and published it.
+   */
+  resolveLinkedMask() {
+    if (!this.maskIsLinked()) return null;
+    const source = this.upstreamSource(MASK_INPUT, "MASK");
+    if (source?.kind === "LoadImage" && source.node.outputs?.[source.slot]?.type === "MASK") {
+      const file = this.loaderFile(source.node, source.kind);
+      if (file) return { url: api.apiURL(`/view?${viewQuery(file)}&channel=a`), fromAlpha: true };
+    }
+    const published = runFilesOf(this.node).mask;
+    if (published) return { url: api.apiURL(`/view?${viewQuery(published)}`), fromAlpha: false };
+    return null;
+  }
+
+  /** Loads and decodes the connected mask when its source changed (called on every frame). */
+  refreshLinkedMask() {
+    const source = this.resolveLinkedMask();
+    const url = source?.url ?? null;
+    if (url === this.linkedMask.url) return;
+    this.linkedMask = { url, mask: null, error: null };
+    this.requestDraw();
+    if (!url) return;
+    loadImage(url, (image) => {
+      if (this.linkedMask.url !== url) return;
+      const canvas = document.createElement("canvas");
+      canvas.width = image.naturalWidth;
+      canvas.height = image.naturalHeight;
+      const context = canvas.getContext("2d", { willReadFrequently: true });
+      context.drawImage(image, 0, 0);
+      const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+      this.linkedMask.mask = maskFromPixels(pixels, canvas.width, canvas.height, source.fromAlpha);
+      this.requestDraw();
+    }, () => {
+      if (this.linkedMask.url !== url) return;
+      this.linkedMask.error = "cannot load the connected mask";
+      this.requestDraw();
+    });
   }
 
   /** The node's UI output: the source image under its own key (not `images`, which the frontend draws). */
   onExecuted(message) {
     const file = message?.[EDITOR_IMAGE_KEY]?.[0];
-    if (file?.filename) {
-      this.executedFile = { filename: file.filename, subfolder: file.subfolder ?? "", type: file.type ?? "temp" };
-      this.refreshImage();
+    if (file?.filename) runFilesOf(this.node).image = viewFile(file);
+  }
+
+  /** The node's websocket message as it starts running: its image and connected mask, before any result. */
+  onPublished(detail) {
+    if (detail?.image?.filename) runFilesOf(this.node).image = viewFile(detail.image);
+    if (detail?.mask?.filename) runFilesOf(this.node).mask = viewFile(detail.mask);
+  }
+
+  // ---- the result ----------------------------------------------------------------------------------------
+  /** An `executed` message of any node: the first image of an image output downstream of this node's latent. */
+  onGraphExecuted(node, output) {
+    const file = output?.images?.[0];
+    if (file?.filename && downstreamNodes(this.node, MAX_DOWNSTREAM_HOPS).has(node)) {
+      runFilesOf(this.node).result = viewFile({ type: "output", ...file });
     }
+  }
+
+  /** Loads the result when a run brought a new one (called on every frame); the last one stays until then. */
+  refreshResult() {
+    const file = runFilesOf(this.node).result;
+    const url = file ? api.apiURL(`/view?${viewQuery(file)}`) : null;
+    if (url === this.result.url) return;
+    this.result = { url, image: url ? this.result.image : null };
+    if (!url) return;
+    loadImage(url, (image) => {
+      if (this.result.url !== url) return;
+      this.result.image = image;
+      this.requestDraw();
+    }, () => {});
+  }
+
+  toggleResult() {
+    this.showResult = !this.showResult && !!this.result.image;
+    this.requestDraw();
   }
 
   layout() {
@@ -324,6 +596,10 @@ class DragPointEditor {
 
   onPointerDown(event) {
     if (panThrough(event, "processMouseDown") || event.button !== 0) return;
+    if (this.tool !== "points") {
+      this.startStroke(event);
+      return;
+    }
     const target = this.pointTarget(event);
     if (!target) return;
     const { layout, cx, cy, hit } = target;
@@ -343,6 +619,17 @@ class DragPointEditor {
     const layout = this.layout();
     if (!layout) return;
     const [cx, cy] = this.eventPos(event);
+    this.cursor = [cx, cy];
+    if (this.stroke && this.stroke.pointerId === event.pointerId) {
+      event.preventDefault();
+      event.stopPropagation();
+      this.continueStroke(canvasToImagePosition(layout, cx, cy));
+      return;
+    }
+    if (this.tool !== "points") {
+      this.requestDraw(); // the brush outline follows the pointer
+      return;
+    }
     if (this.drag && this.drag.pointerId === event.pointerId) {
       event.preventDefault();
       event.stopPropagation();
@@ -356,6 +643,13 @@ class DragPointEditor {
 
   onPointerUp(event) {
     if (panThrough(event, "processMouseUp")) return;
+    if (this.stroke && this.stroke.pointerId === event.pointerId) {
+      event.stopPropagation();
+      this.canvas.releasePointerCapture?.(event.pointerId);
+      this.stroke = null;
+      this.commitMask(); // one history step per stroke
+      return;
+    }
     if (!this.drag || this.drag.pointerId !== event.pointerId) return;
     event.stopPropagation();
     this.canvas.releasePointerCapture?.(event.pointerId);
@@ -371,11 +665,32 @@ class DragPointEditor {
     this.commit();
   }
 
+  /** Brush down: paints (Brush) or erases (Erase) a disc, then follows the pointer until it is released. */
+  startStroke(event) {
+    event.preventDefault();
+    event.stopPropagation();
+    const layout = this.layout();
+    if (!layout || this.brushBlocked()) return;
+    if (!this.mask) this.mask = emptyMask(this.image.naturalWidth, this.image.naturalHeight);
+    const [cx, cy] = this.eventPos(event);
+    const point = canvasToImagePosition(layout, cx, cy);
+    this.stroke = { value: this.tool === "brush" ? 1 : 0, last: point, pointerId: event.pointerId };
+    this.canvas.setPointerCapture?.(event.pointerId);
+    this.continueStroke(point);
+  }
+
+  continueStroke(point) {
+    const box = paintSegment(this.mask, this.stroke.last, point, this.brushSize, this.stroke.value);
+    this.stroke.last = point;
+    if (box && this.overlay?.mask === this.mask) this.updateOverlay(box);
+    this.requestDraw();
+  }
+
   setHover(ref) {
     const same = ref && this.hover ? ref.pair === this.hover.pair && ref.role === this.hover.role : ref === this.hover;
     if (same) return;
     this.hover = ref;
-    this.canvas.style.cursor = ref ? "move" : "crosshair";
+    if (this.tool === "points") this.canvas.style.cursor = ref ? "move" : "crosshair";
     this.requestDraw();
   }
 
@@ -389,10 +704,21 @@ class DragPointEditor {
     const size = `${this.image.naturalWidth}\u00d7${this.image.naturalHeight}`;
     const outside = pointsOutside(this.state.pairs, this.image.naturalWidth, this.image.naturalHeight);
     if (outside.length) return { text: `${outside.length} point(s) outside the ${size} image: ${outside.join(", ")}`, error: true };
-    const pending = pendingIndex(this.state);
-    const what = pending >= 0 ? `pair ${pending + 1}: click its target`
-      : n === 0 ? "click a handle, then its target" : "drag to move \u00b7 right-click deletes";
-    return { text: `${n} pair${n === 1 ? "" : "s"} \u00b7 ${size} \u00b7 ${what}`, error: false };
+    if (this.showResult) return { text: `${n} pair${n === 1 ? "" : "s"} \u00b7 ${size} \u00b7 result of the last run (press Result for the source)`, error: false };
+    const linked = this.maskIsLinked();
+    const problem = linked ? this.linkedMask.error : this.maskProblem();
+    if (problem) return { text: problem, error: true };
+    let what;
+    if (this.tool !== "points") {
+      what = this.brushBlocked() ?? `${this.tool === "brush" ? "paint" : "erase"} the editable area (brush ${this.brushSize} px)`;
+    } else {
+      const pending = pendingIndex(this.state);
+      what = pending >= 0 ? `pair ${pending + 1}: click its target`
+        : n === 0 ? "click a handle, then its target" : "drag to move \u00b7 right-click deletes";
+    }
+    const mask = linked ? (this.linkedMask.mask ? " \u00b7 mask input" : " \u00b7 mask input (shown after a run)")
+      : this.mask ? " \u00b7 painted mask" : "";
+    return { text: `${n} pair${n === 1 ? "" : "s"} \u00b7 ${size}${mask} \u00b7 ${what}`, error: false };
   }
 
   draw() {
@@ -401,6 +727,10 @@ class DragPointEditor {
     this.info.title = status.text;
     this.info.style.color = status.error ? "#ff6b6b" : "";
     this.clearButton.disabled = this.textIsLinked();
+    this.clearMaskButton.disabled = this.maskIsLinked() || (!this.mask && !this.maskError);
+    this.resultButton.disabled = !this.result.image;
+    this.resultButton.setAttribute("aria-pressed", String(this.showResult));
+    this.resultButton.style.background = this.showResult ? "var(--p-primary-color, #3d6fb6)" : "var(--comfy-input-bg, #222)";
 
     const canvas = this.canvas;
     const width = canvas.clientWidth;
@@ -426,7 +756,7 @@ class DragPointEditor {
       ctx.textAlign = "center";
       ctx.textBaseline = "middle";
       const lines = this.imageError ? [this.imageError]
-        : ["Connect a LoadImage node to \u201cimage\u201d", "or run the workflow once to show its image"];
+        : ["Connect a LoadImage node to \u201cimage\u201d", "or queue once (no pairs needed) to show its image"];
       lines.forEach((line, i) => ctx.fillText(line, width / 2, height / 2 + (i - (lines.length - 1) / 2) * 16));
       return;
     }
@@ -437,7 +767,66 @@ class DragPointEditor {
       ctx.fillRect(0, 0, width, height);
       return;
     }
+    if (this.showResult && this.result.image) {
+      this.drawResult(ctx, layout);
+    } else {
+      this.drawMask(ctx, layout);
+    }
     this.state.pairs.forEach((pair, index) => this.drawPair(ctx, layout, pair, index));
+    if (this.tool !== "points" && this.cursor && !this.showResult && !this.brushBlocked()) this.drawBrush(ctx, layout);
+  }
+
+  /** The edited image where it lies on the source (VAE Encode's crop, or stretched over it). */
+  drawResult(ctx, layout) {
+    const downscale = Number(this.widget(DOWNSCALE_WIDGET)?.value) || 8;
+    const image = this.result.image;
+    const place = resultPlacement(layout.imageWidth, layout.imageHeight, image.naturalWidth, image.naturalHeight, downscale);
+    ctx.drawImage(image, layout.offsetX + place.x * layout.scale, layout.offsetY + place.y * layout.scale,
+      place.width * layout.scale, place.height * layout.scale);
+  }
+
+  /** The shown mask, stretched over the image. */
+  drawMask(ctx, layout) {
+    const { mask, tint } = this.shownMask();
+    if (!mask) return;
+    if (this.overlay?.mask !== mask || this.overlay.tint !== tint) this.buildOverlay(mask, tint);
+    ctx.save();
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.overlay.canvas, layout.offsetX, layout.offsetY, layout.drawWidth, layout.drawHeight);
+    ctx.restore();
+  }
+
+  /** The mask as an image-size canvas, redrawn part by part while a stroke paints (updateOverlay). */
+  buildOverlay(mask, tint) {
+    const canvas = document.createElement("canvas");
+    canvas.width = mask.width;
+    canvas.height = mask.height;
+    const context = canvas.getContext("2d");
+    const pixels = context.createImageData(mask.width, mask.height);
+    writeOverlay(mask, pixels.data, tint, OVERLAY.kept);
+    context.putImageData(pixels, 0, 0);
+    this.overlay = { mask, tint, canvas, context, pixels };
+  }
+
+  updateOverlay(box) {
+    const { mask, tint, context, pixels } = this.overlay;
+    writeOverlay(mask, pixels.data, tint, OVERLAY.kept, box);
+    context.putImageData(pixels, 0, 0, box.x0, box.y0, box.x1 - box.x0, box.y1 - box.y0);
+  }
+
+  drawBrush(ctx, layout) {
+    const [x, y] = this.cursor;
+    ctx.save();
+    ctx.beginPath();
+    ctx.arc(x, y, Math.max(1, (this.brushSize / 2) * layout.scale), 0, Math.PI * 2);
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = COLORS.outline;
+    ctx.stroke();
+    ctx.setLineDash(this.tool === "erase" ? [3, 3] : []);
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = COLORS.brush;
+    ctx.stroke();
+    ctx.restore();
   }
 
   drawPair(ctx, layout, pair, index) {
@@ -459,6 +848,31 @@ class DragPointEditor {
     ctx.fillStyle = COLORS.text;
     ctx.fillText(label, source[0] + 6, source[1] - 4);
   }
+}
+
+function makeButton(label, className, title, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = label;
+  button.title = title;
+  button.className = className;
+  Object.assign(button.style, {
+    font: "inherit", padding: "2px 7px", cursor: "pointer", borderRadius: "4px", whiteSpace: "nowrap",
+    border: "1px solid var(--border-color, #555)", background: "var(--comfy-input-bg, #222)",
+    color: "var(--input-text, #ddd)",
+  });
+  button.addEventListener("click", (event) => {
+    event.stopPropagation();
+    onClick();
+  });
+  return button;
+}
+
+function loadImage(url, onLoad, onError) {
+  const image = new Image();
+  image.onload = () => onLoad(image);
+  image.onerror = onError;
+  image.src = url;
 }
 
 function drawArrow(ctx, from, to) {
@@ -527,18 +941,65 @@ function chain(object, name, after) {
   };
 }
 
+/**
+ * editor_mask is the editor's data, not for typing: hidden in the node, in the canvas layout and in the "Vue
+ * nodes" and properties panels of every frontend this pack supports. `hidden` and `options.hidden` are read from
+ * frontend 1.3x on; 1.27 still lays out hidden widgets, and a zero height (computeSize) keeps it from leaving a gap.
+ */
+function hideWidget(widget) {
+  widget.hidden = true;
+  widget.options.hidden = true; // the same object the 1.4x widget store holds: mutated, not replaced
+  widget.computeSize = () => [0, -4];
+}
+
+/**
+ * The preset runs a fixed step count (nodes/sde_drag.py PRESETS): show it in `steps` when the preset is chosen
+ * or the workflow loads, and switch to "custom" when `steps` is edited to another count.
+ */
+function linkPresetToSteps(node) {
+  const preset = node.widgets?.find((widget) => widget.name === PRESET_WIDGET);
+  const steps = node.widgets?.find((widget) => widget.name === STEPS_WIDGET);
+  if (!preset || !steps) return () => {};
+  const showPresetSteps = () => {
+    const value = stepsForPreset(preset.value, steps.value);
+    if (steps.value !== value) steps.value = value;
+  };
+  chain(preset, "callback", showPresetSteps);
+  chain(steps, "callback", () => {
+    const value = presetAfterStepsEdit(preset.value, steps.value);
+    if (preset.value !== value) preset.value = value;
+  });
+  return showPresetSteps;
+}
+
 app.registerExtension({
   name: "SDEEdit.SDEDragPointEditor",
+
+  setup() {
+    api.addEventListener(EDITOR_IMAGE_EVENT, ({ detail }) => {
+      nodeByExecutionId(app.graph, detail?.node)?.sdeDragEditor?.onPublished(detail);
+    });
+    api.addEventListener("executed", ({ detail }) => {
+      if (!detail?.output?.images?.length || editors.size === 0) return;
+      const node = nodeByExecutionId(app.graph, detail.node);
+      if (node) for (const editor of editors) editor.onGraphExecuted(node, detail.output);
+    });
+  },
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
     if (nodeData?.name !== NODE_CLASS) return;
     const proto = nodeType.prototype;
 
     chain(proto, "onNodeCreated", function () {
+      const mask = this.widgets?.find((widget) => widget.name === MASK_WIDGET);
+      if (mask) hideWidget(mask);
+      this.sdeShowPresetSteps = linkPresetToSteps(this);
+      this.sdeShowPresetSteps();
+
       const editor = new DragPointEditor(this);
       this.sdeDragEditor = editor;
       const widget = this.addDOMWidget(EDITOR_WIDGET, "sde_drag_editor", editor.element, {
-        serialize: false, // not part of the prompt; the pairs travel in drag_points
+        serialize: false, // not part of the prompt; the pairs travel in drag_points, the mask in editor_mask
         hideOnZoom: false,
         getMinHeight: () => MIN_HEIGHT,
         getValue: () => undefined,
@@ -552,12 +1013,15 @@ app.registerExtension({
         if (text.options && !text.options.getMaxHeight) text.options.getMaxHeight = () => TEXT_MAX_HEIGHT;
       }
       editor.syncFromWidget(true);
+      editor.syncMaskFromWidget(true);
       const height = this.computeSize()[1];
-      this.setSize([Math.max(this.size[0], 420), Math.max(this.size[1], height + 140)]);
+      this.setSize([Math.max(this.size[0], 440), Math.max(this.size[1], height + 140)]);
     });
 
     chain(proto, "onConfigure", function () {
+      this.sdeShowPresetSteps?.();
       this.sdeDragEditor?.syncFromWidget(true);
+      this.sdeDragEditor?.syncMaskFromWidget(true);
       this.sdeDragEditor?.refreshImage();
     });
 
@@ -567,6 +1031,7 @@ app.registerExtension({
 
     chain(proto, "onConnectionsChange", function () {
       this.sdeDragEditor?.refreshImage();
+      this.sdeDragEditor?.requestDraw();
     });
 
     chain(proto, "onRemoved", function () {
@@ -577,6 +1042,7 @@ app.registerExtension({
   loadedGraphNode(node) {
     if ((node.comfyClass ?? node.type) !== NODE_CLASS) return;
     node.sdeDragEditor?.syncFromWidget(true);
+    node.sdeDragEditor?.syncMaskFromWidget(true);
     node.sdeDragEditor?.refreshImage();
   },
 });

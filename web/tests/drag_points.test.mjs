@@ -6,17 +6,21 @@ import { describe, test } from "node:test";
 import {
   addPoint,
   canvasToImage,
+  canvasToImagePosition,
   clearPairs,
   completeCount,
   deletePair,
+  downstreamNodes,
   hitTest,
   imageToCanvas,
   isOnImage,
   layoutImage,
   movePoint,
+  nodeByExecutionId,
   parseImageWidgetValue,
   pendingIndex,
   pointsOutside,
+  resultPlacement,
   serializeDragPoints,
   stateFromText,
   viewQuery,
@@ -284,5 +288,64 @@ describe("image sources", () => {
     assert.equal(viewQuery({ filename: "ComfyUI_temp_00001_.png", subfolder: "", type: "temp" }),
       "filename=ComfyUI_temp_00001_.png&type=temp&subfolder=");
     assert.equal(viewQuery({ filename: "x.png" }), "filename=x.png&type=output&subfolder=");
+  });
+});
+
+describe("brush positions and the result's place", () => {
+  test("canvas -> continuous image position, not clamped (the brush may leave the image)", () => {
+    const layout = layoutImage(400, 200, 100, 100); // scale 2, bars of 100 px left and right
+    assert.deepEqual(canvasToImagePosition(layout, 100, 0), [0, 0]);
+    assert.deepEqual(canvasToImagePosition(layout, 111, 33), [5.5, 16.5]);
+    assert.deepEqual(canvasToImagePosition(layout, 50, 210), [-25, 105]);
+    assert.throws(() => canvasToImagePosition(null, 1, 1), /no image layout/);
+  });
+
+  test("a result cut by VAE Encode's centre crop lies at that crop; other sizes cover the source", () => {
+    assert.deepEqual(resultPlacement(64, 64, 64, 64, 8), { x: 0, y: 0, width: 64, height: 64 });
+    // 67x71 encodes to 8x8 cells: 1 pixel cut on the left (3 in all), 3 on top (7 in all)
+    assert.deepEqual(resultPlacement(67, 71, 64, 64, 8), { x: 1, y: 3, width: 64, height: 64 });
+    assert.deepEqual(resultPlacement(64, 64, 128, 128, 8), { x: 0, y: 0, width: 64, height: 64 }); // upscaled
+    assert.deepEqual(resultPlacement(80, 64, 64, 64, 8), { x: 0, y: 0, width: 80, height: 64 }); // 16 px: resized
+    assert.deepEqual(resultPlacement(79, 64, 64, 64, 16), { x: 7, y: 0, width: 64, height: 64 }); // a 16x VAE
+  });
+});
+
+describe("the graph", () => {
+  /** A fake graph: nodes by numeric id, as newer frontends key them; `subgraph` holds a node's inner graph. */
+  function graph(nodes) {
+    const byId = new Map(nodes.map((node) => [node.id, node]));
+    return { getNodeById: (id) => byId.get(id) ?? null };
+  }
+
+  test("execution ids name root nodes and nodes inside subgraphs", () => {
+    const inner = { id: 12 };
+    const deeper = { id: 3 };
+    const subgraphNode = { id: 5, subgraph: graph([inner, { id: 7, subgraph: graph([deeper]) }]) };
+    const root = graph([{ id: 12 }, subgraphNode]);
+    assert.equal(nodeByExecutionId(root, "5"), subgraphNode);
+    assert.equal(nodeByExecutionId(root, 5), subgraphNode);
+    assert.equal(nodeByExecutionId(root, "5:12"), inner);
+    assert.equal(nodeByExecutionId(root, "5:7:3"), deeper);
+    assert.notEqual(nodeByExecutionId(root, "12"), inner);
+    for (const missing of ["9", "5:9", "12:1", "", null]) assert.equal(nodeByExecutionId(root, missing), null, String(missing));
+  });
+
+  test("downstream nodes: along output links, within the hop limit, without the start node", () => {
+    const node = (name) => ({ name, outputs: [], targets: [], getOutputNodes(slot) { return this.targets[slot] ?? null; } });
+    const drag = node("drag");
+    const decode = node("decode");
+    const preview = node("preview");
+    const save = node("save");
+    const far = node("far");
+    drag.outputs = [{}];
+    drag.targets = [[decode, save]];
+    decode.outputs = [{}];
+    decode.targets = [[preview]];
+    preview.outputs = [{}];
+    preview.targets = [[far, drag]]; // a loop back to the start
+    const names = (set) => [...set].map((n) => n.name).sort();
+    assert.deepEqual(names(downstreamNodes(drag, 2)), ["decode", "preview", "save"]);
+    assert.deepEqual(names(downstreamNodes(drag, 8)), ["decode", "far", "preview", "save"]);
+    assert.deepEqual(names(downstreamNodes(node("alone"), 8)), []);
   });
 });
