@@ -202,6 +202,27 @@ async function screenshot(page, name) {
   return file;
 }
 
+/** Graph-building helpers in the page (window.sdeEditTest): make(type, pos, widget values) adds a node,
+ * input(node, name) is the index of its input slot. */
+function installGraphHelpers(page) {
+  return page.evaluate(() => {
+    const { app, LiteGraph } = window;
+    const make = (type, pos, values = {}) => {
+      const node = LiteGraph.createNode(type);
+      node.pos = pos;
+      app.graph.add(node);
+      for (const [name, value] of Object.entries(values)) {
+        const widget = node.widgets.find((w) => w.name === name);
+        if (!widget) throw new Error(`${type} has no widget ${name}`);
+        widget.value = value;
+      }
+      return node;
+    };
+    const input = (node, name) => node.inputs.findIndex((i) => i.name === name);
+    window.sdeEditTest = { make, input };
+  });
+}
+
 // ---- the scenario -------------------------------------------------------------------------------------
 
 async function main() {
@@ -261,21 +282,11 @@ async function main() {
 
     // ---- 1. LoadImage -> SDE-Drag, saved and loaded back -----------------------------------------------
     const queueable = !args["no-queue"] && await canQueue();
+    await installGraphHelpers(page);
     const built = await page.evaluate(({ nodeType, image, ckpt, queueable, seed }) => {
-      const { app, LiteGraph } = window;
+      const { app } = window;
+      const { make, input } = window.sdeEditTest;
       app.graph.clear();
-      const make = (type, pos, values = {}) => {
-        const node = LiteGraph.createNode(type);
-        node.pos = pos;
-        app.graph.add(node);
-        for (const [name, value] of Object.entries(values)) {
-          const widget = node.widgets.find((w) => w.name === name);
-          if (!widget) throw new Error(`${type} has no widget ${name}`);
-          widget.value = value;
-        }
-        return node;
-      };
-      const input = (node, name) => node.inputs.findIndex((i) => i.name === name);
       const load = make("LoadImage", [60, 420], { image });
       const drag = make(nodeType, [480, 60]);
       drag.setSize([480, Math.max(drag.size[1], 760)]);
@@ -627,17 +638,11 @@ const blend = (colour, over, alpha) => colour.map((v, i) => v * (1 - alpha) + ov
  * the saved latents bit for bit.
  */
 async function pipelineScenario(page) {
+  await installGraphHelpers(page);
   const ids = await page.evaluate(({ nodeType, image, ckpt, seed }) => {
-    const { app, LiteGraph } = window;
+    const { app } = window;
+    const { make, input } = window.sdeEditTest;
     app.graph.clear();
-    const make = (type, pos, values = {}) => {
-      const node = LiteGraph.createNode(type);
-      node.pos = pos;
-      app.graph.add(node);
-      for (const [name, value] of Object.entries(values)) node.widgets.find((w) => w.name === name).value = value;
-      return node;
-    };
-    const input = (node, name) => node.inputs.findIndex((i) => i.name === name);
     const load = make("LoadImage", [0, 500], { image });
     const scale = make("ImageScale", [300, 500], { upscale_method: "nearest-exact", width: 64, height: 64, crop: "disabled" });
     const loader = make("CheckpointLoaderSimple", [0, 0], { ckpt_name: ckpt });
