@@ -627,6 +627,13 @@ def _checkpoint(b: WorkflowBuilder, ckpt: dict) -> dict:
     return b.node("CheckpointLoaderSimple", (0, 0), (320, 100), models=[ckpt], ckpt_name=ckpt["name"])
 
 
+def _checkpoint_cat_to_dog(b: WorkflowBuilder, ckpt_name: dict) -> tuple[dict, dict, dict]:
+    """A checkpoint, its encoded input image and the cat -> dog prompts with a negative."""
+    ckpt = _checkpoint(b, ckpt_name)
+    _, encode = _encode(b, ckpt, 2, 0, 160)
+    return ckpt, encode, _prompts(b, ckpt, 1, (*CAT_TO_DOG, NEGATIVE))
+
+
 def _flux_guiders(b: WorkflowBuilder, clip, unet, prompts) -> dict:
     """One BasicGuider per (key, text, FluxGuidance) row: CLIPTextEncode -> FluxGuidance -> BasicGuider."""
     guiders = {}
@@ -725,9 +732,7 @@ def sync_flux_workflow(object_info: dict) -> dict:
 def sync_sdxl_workflow(object_info: dict) -> dict:
     """sync-SDE on SDXL with the all-in-one node."""
     b = WorkflowBuilder(object_info)
-    ckpt = _checkpoint(b, SDXL_CKPT)
-    image, encode = _encode(b, ckpt, 2, 0, 160)
-    prompts = _prompts(b, ckpt, 1, (*CAT_TO_DOG, NEGATIVE))
+    ckpt, encode, prompts = _checkpoint_cat_to_dog(b, SDXL_CKPT)
     edit = b.node("SDEEdit_SyncSDEEdit", (820, 0), (320, 330), steps=28, start_step=6, source_cfg=5.0,
                   target_cfg=5.0, scheduler="simple", discretisation="ddpm", seed=0)
     b.wire(edit, model=ckpt, source=prompts["source"], target=prompts["target"], latent=encode,
@@ -935,9 +940,7 @@ def flux2_sync_workflow(object_info: dict) -> dict:
 def sd35_edit_workflow(object_info: dict) -> dict:
     """Cycle-SDE Edit (all in one) on SD3.5 Medium."""
     b = WorkflowBuilder(object_info)
-    ckpt = _checkpoint(b, SD3_CKPT)
-    image, encode = _encode(b, ckpt, 2, 0, 160)
-    prompts = _prompts(b, ckpt, 1, (*CAT_TO_DOG, NEGATIVE))
+    ckpt, encode, prompts = _checkpoint_cat_to_dog(b, SD3_CKPT)
     shift = b.node("ModelSamplingSD3", (820, 0), (270, 60), shift=3.0)
     b.link(ckpt, 0, shift, "model")
     edit = b.node("SDEEdit_CycleSDEEdit", (820, 110), (320, 330), steps=30, t0=0.7, cfg=4.5, scheduler="simple",
