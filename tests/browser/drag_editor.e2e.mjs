@@ -202,6 +202,16 @@ async function screenshot(page, name) {
   return file;
 }
 
+/** Serialize the graph, clear the canvas, load the saved text back at the unpanned view and redraw. */
+async function saveClearAndReload(page, settleMs) {
+  const saved = await page.evaluate(() => JSON.stringify(window.app.graph.serialize()));
+  await page.evaluate(() => window.app.graph.clear());
+  await sleep(200);
+  await page.evaluate((text) => window.app.loadGraphData(JSON.parse(text)), saved);
+  await page.evaluate(() => { window.app.canvas.ds.offset = [0, 0]; window.app.canvas.ds.scale = 1; });
+  await redraw(page, settleMs);
+}
+
 /** Graph-building helpers in the page (window.sdeEditTest): make(type, pos, widget values) adds a node,
  * input(node, name) is the index of its input slot. */
 function installGraphHelpers(page) {
@@ -467,12 +477,7 @@ async function main() {
     }, NODE);
     check("graphToPrompt: drag_points is sent", prompt && JSON.parse(prompt.drag_points).pairs.length === 2, JSON.stringify(prompt));
     check("graphToPrompt: the editor widget is not sent", prompt && !("drag_editor" in prompt), JSON.stringify(prompt && Object.keys(prompt)));
-    const saved = await page.evaluate(() => JSON.stringify(window.app.graph.serialize()));
-    await page.evaluate(() => window.app.graph.clear());
-    await sleep(200);
-    await page.evaluate((text) => window.app.loadGraphData(JSON.parse(text)), saved);
-    await page.evaluate(() => { window.app.canvas.ds.offset = [0, 0]; window.app.canvas.ds.scale = 1; });
-    await redraw(page, 800);
+    await saveClearAndReload(page, 800);
     await waitFor(page, (nodeType) => !!window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor?.image, NODE, 10000);
     state = await editorState(page);
     equal("reload: drag_points keeps the pairs", JSON.parse(state.text).pairs, want);
@@ -816,12 +821,7 @@ async function pipelineScenario(page) {
     node.widgets.find((w) => w.name === "preset").value = "custom";
     node.widgets.find((w) => w.name === "steps").value = 4;
   }, NODE);
-  const saved = await page.evaluate(() => JSON.stringify(window.app.graph.serialize()));
-  await page.evaluate(() => window.app.graph.clear());
-  await sleep(200);
-  await page.evaluate((text) => window.app.loadGraphData(JSON.parse(text)), saved);
-  await page.evaluate(() => { window.app.canvas.ds.offset = [0, 0]; window.app.canvas.ds.scale = 1; });
-  await redraw(page, 600);
+  await saveClearAndReload(page, 600);
   mask = await maskState(page);
   equal("reload: editor_mask keeps the painted mask", mask.text === afterErase, true);
   check("reload: the editor decoded it (the erased hole included)", mask.bits && maskMismatches(mask.bits, both).length === 0);

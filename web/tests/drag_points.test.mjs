@@ -3,39 +3,18 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import {
-  addPoint,
-  canvasToImage,
-  canvasToImagePosition,
-  clearPairs,
-  completeCount,
-  deletePair,
-  downstreamNodes,
-  hitTest,
-  imageToCanvas,
-  isOnImage,
-  layoutImage,
-  movePoint,
-  nodeByExecutionId,
-  parseImageWidgetValue,
-  pendingIndex,
-  pointsOutside,
-  resultPlacement,
-  serializeDragPoints,
-  stateFromText,
-  viewQuery,
-} from "../js/drag_points.js";
+import * as points from "../js/drag_points.js";
 
 /** The pairs of a drag_points text; throws its DragPointsError message. */
 function parsePairs(text) {
-  const { state, error } = stateFromText(text);
+  const { state, error } = points.stateFromText(text);
   if (error) throw new Error(error);
   return state.pairs;
 }
 
 describe("layoutImage (contain + letterbox)", () => {
   test("wide canvas, square image: bars left and right", () => {
-    const layout = layoutImage(400, 200, 512, 512);
+    const layout = points.layoutImage(400, 200, 512, 512);
     assert.deepEqual(layout, {
       scale: 200 / 512, offsetX: 100, offsetY: 0, drawWidth: 200, drawHeight: 200,
       imageWidth: 512, imageHeight: 512, canvasWidth: 400, canvasHeight: 200,
@@ -43,7 +22,7 @@ describe("layoutImage (contain + letterbox)", () => {
   });
 
   test("tall canvas, landscape image: bars top and bottom", () => {
-    const layout = layoutImage(300, 400, 768, 512);
+    const layout = points.layoutImage(300, 400, 768, 512);
     assert.equal(layout.scale, 300 / 768);
     assert.equal(layout.offsetX, 0);
     assert.equal(layout.drawWidth, 300);
@@ -52,142 +31,142 @@ describe("layoutImage (contain + letterbox)", () => {
   });
 
   test("exact fit: no bars", () => {
-    const layout = layoutImage(256, 128, 1024, 512);
+    const layout = points.layoutImage(256, 128, 1024, 512);
     assert.equal(layout.scale, 0.25);
     assert.equal(layout.offsetX, 0);
     assert.equal(layout.offsetY, 0);
   });
 
   test("zero or missing sizes give null", () => {
-    assert.equal(layoutImage(0, 100, 64, 64), null);
-    assert.equal(layoutImage(100, 100, 0, 64), null);
-    assert.equal(layoutImage(100, 100, undefined, 64), null);
+    assert.equal(points.layoutImage(0, 100, 64, 64), null);
+    assert.equal(points.layoutImage(100, 100, 0, 64), null);
+    assert.equal(points.layoutImage(100, 100, undefined, 64), null);
   });
 });
 
 describe("canvas <-> image mapping", () => {
-  const layout = layoutImage(400, 200, 512, 512); // scale 0.390625, offsetX 100
+  const layout = points.layoutImage(400, 200, 512, 512); // scale 0.390625, offsetX 100
 
   test("canvas -> image pixel under the cursor", () => {
-    assert.deepEqual(canvasToImage(layout, 100, 0), [0, 0]);
-    assert.deepEqual(canvasToImage(layout, 200, 100), [256, 256]);
-    assert.deepEqual(canvasToImage(layout, 150, 50), [128, 128]);
+    assert.deepEqual(points.canvasToImage(layout, 100, 0), [0, 0]);
+    assert.deepEqual(points.canvasToImage(layout, 200, 100), [256, 256]);
+    assert.deepEqual(points.canvasToImage(layout, 150, 50), [128, 128]);
     // 0.39 canvas px to the right of the image's left edge is still pixel column 0 (floor of 0.998)
-    assert.deepEqual(canvasToImage(layout, 100.39, 10), [0, 25]);
-    assert.deepEqual(canvasToImage(layout, 299.9, 199.9), [511, 511]);
+    assert.deepEqual(points.canvasToImage(layout, 100.39, 10), [0, 25]);
+    assert.deepEqual(points.canvasToImage(layout, 299.9, 199.9), [511, 511]);
   });
 
   test("canvas -> image clamps positions on the letterbox bars", () => {
-    assert.deepEqual(canvasToImage(layout, 10, 100), [0, 256]);
-    assert.deepEqual(canvasToImage(layout, 390, -5), [511, 0]);
-    assert.deepEqual(canvasToImage(layout, 300, 200), [511, 511]);
+    assert.deepEqual(points.canvasToImage(layout, 10, 100), [0, 256]);
+    assert.deepEqual(points.canvasToImage(layout, 390, -5), [511, 0]);
+    assert.deepEqual(points.canvasToImage(layout, 300, 200), [511, 511]);
   });
 
   test("image -> canvas gives the pixel centre", () => {
-    assert.deepEqual(imageToCanvas(layout, [0, 0]), [100 + 0.5 * 0.390625, 0.5 * 0.390625]);
-    assert.deepEqual(imageToCanvas(layout, [256, 128]), [100 + 256.5 * 0.390625, 128.5 * 0.390625]);
+    assert.deepEqual(points.imageToCanvas(layout, [0, 0]), [100 + 0.5 * 0.390625, 0.5 * 0.390625]);
+    assert.deepEqual(points.imageToCanvas(layout, [256, 128]), [100 + 256.5 * 0.390625, 128.5 * 0.390625]);
   });
 
   test("round trip: image -> canvas -> image is the identity on integer pixels", () => {
-    const landscape = layoutImage(333, 250, 768, 512);
+    const landscape = points.layoutImage(333, 250, 768, 512);
     for (const point of [[0, 0], [767, 511], [383, 255], [17, 400], [700, 3]]) {
-      const [cx, cy] = imageToCanvas(landscape, point);
-      assert.deepEqual(canvasToImage(landscape, cx, cy), point);
+      const [cx, cy] = points.imageToCanvas(landscape, point);
+      assert.deepEqual(points.canvasToImage(landscape, cx, cy), point);
     }
   });
 
   test("round trip: canvas -> image -> canvas moves by at most half an image pixel", () => {
-    const big = layoutImage(800, 800, 64, 64); // scale 12.5: half a pixel is 6.25 canvas px
+    const big = points.layoutImage(800, 800, 64, 64); // scale 12.5: half a pixel is 6.25 canvas px
     for (const [cx, cy] of [[3, 799], [400, 400], [412.4, 12.6], [799.9, 0.1]]) {
-      const back = imageToCanvas(big, canvasToImage(big, cx, cy));
+      const back = points.imageToCanvas(big, points.canvasToImage(big, cx, cy));
       assert.ok(Math.abs(back[0] - cx) <= 6.25 && Math.abs(back[1] - cy) <= 6.25, `${cx},${cy} -> ${back}`);
     }
   });
 
   test("isOnImage excludes the letterbox bars", () => {
-    assert.equal(isOnImage(layout, 99.9, 100), false);
-    assert.equal(isOnImage(layout, 100, 100), true);
-    assert.equal(isOnImage(layout, 299.9, 199.9), true);
-    assert.equal(isOnImage(layout, 300, 100), false);
-    assert.equal(isOnImage(null, 150, 100), false);
+    assert.equal(points.isOnImage(layout, 99.9, 100), false);
+    assert.equal(points.isOnImage(layout, 100, 100), true);
+    assert.equal(points.isOnImage(layout, 299.9, 199.9), true);
+    assert.equal(points.isOnImage(layout, 300, 100), false);
+    assert.equal(points.isOnImage(null, 150, 100), false);
   });
 
   test("mapping without a layout is an error", () => {
-    assert.throws(() => canvasToImage(null, 1, 1), /no image layout/);
-    assert.throws(() => imageToCanvas(null, [1, 1]), /no image layout/);
+    assert.throws(() => points.canvasToImage(null, 1, 1), /no image layout/);
+    assert.throws(() => points.imageToCanvas(null, [1, 1]), /no image layout/);
   });
 });
 
 describe("pair editing", () => {
   test("clicks alternate handle, target, handle, target", () => {
     let state = { pairs: [] };
-    state = addPoint(state, [10, 20]);
+    state = points.addPoint(state, [10, 20]);
     assert.deepEqual(state, { pairs: [{ source: [10, 20], target: null }] });
-    assert.equal(pendingIndex(state), 0);
-    assert.equal(completeCount(state), 0);
-    state = addPoint(state, [30, 20]);
+    assert.equal(points.pendingIndex(state), 0);
+    assert.equal(points.completeCount(state), 0);
+    state = points.addPoint(state, [30, 20]);
     assert.deepEqual(state, { pairs: [{ source: [10, 20], target: [30, 20] }] });
-    assert.equal(pendingIndex(state), -1);
-    state = addPoint(addPoint(state, [5, 5]), [6, 7]);
+    assert.equal(points.pendingIndex(state), -1);
+    state = points.addPoint(points.addPoint(state, [5, 5]), [6, 7]);
     assert.deepEqual(state.pairs, [
       { source: [10, 20], target: [30, 20] },
       { source: [5, 5], target: [6, 7] },
     ]);
-    assert.equal(completeCount(state), 2);
+    assert.equal(points.completeCount(state), 2);
   });
 
   test("functions do not mutate their input", () => {
     const state = { pairs: [{ source: [1, 2], target: [3, 4] }] };
     const frozen = JSON.stringify(state);
-    addPoint(state, [9, 9]);
-    movePoint(state, { pair: 0, role: "target" }, [7, 7]);
-    deletePair(state, 0);
+    points.addPoint(state, [9, 9]);
+    points.movePoint(state, { pair: 0, role: "target" }, [7, 7]);
+    points.deletePair(state, 0);
     assert.equal(JSON.stringify(state), frozen);
   });
 
   test("movePoint moves one point only", () => {
     const state = { pairs: [{ source: [1, 2], target: [3, 4] }, { source: [5, 6], target: [7, 8] }] };
-    const moved = movePoint(state, { pair: 1, role: "source" }, [50, 60]);
+    const moved = points.movePoint(state, { pair: 1, role: "source" }, [50, 60]);
     assert.deepEqual(moved.pairs, [{ source: [1, 2], target: [3, 4] }, { source: [50, 60], target: [7, 8] }]);
-    assert.throws(() => movePoint(state, { pair: 2, role: "source" }, [0, 0]), /no point/);
-    assert.throws(() => movePoint(state, { pair: 0, role: "middle" }, [0, 0]), /no point/);
-    const pending = addPoint(state, [9, 9]);
-    assert.throws(() => movePoint(pending, { pair: 2, role: "target" }, [0, 0]), /no point/);
+    assert.throws(() => points.movePoint(state, { pair: 2, role: "source" }, [0, 0]), /no point/);
+    assert.throws(() => points.movePoint(state, { pair: 0, role: "middle" }, [0, 0]), /no point/);
+    const pending = points.addPoint(state, [9, 9]);
+    assert.throws(() => points.movePoint(pending, { pair: 2, role: "target" }, [0, 0]), /no point/);
   });
 
   test("deletePair renumbers the rest; clearPairs", () => {
     const state = { pairs: [
       { source: [1, 1], target: [2, 2] }, { source: [3, 3], target: [4, 4] }, { source: [5, 5], target: [6, 6] },
     ] };
-    assert.deepEqual(deletePair(state, 1).pairs, [{ source: [1, 1], target: [2, 2] }, { source: [5, 5], target: [6, 6] }]);
-    assert.throws(() => deletePair(state, 3), /no pair 3 \(there are 3\)/);
-    assert.throws(() => deletePair(state, -1), /no pair -1/);
-    assert.deepEqual(clearPairs(), { pairs: [] });
+    assert.deepEqual(points.deletePair(state, 1).pairs, [{ source: [1, 1], target: [2, 2] }, { source: [5, 5], target: [6, 6] }]);
+    assert.throws(() => points.deletePair(state, 3), /no pair 3 \(there are 3\)/);
+    assert.throws(() => points.deletePair(state, -1), /no pair -1/);
+    assert.deepEqual(points.clearPairs(), { pairs: [] });
   });
 
   test("hitTest finds the nearest point within the radius", () => {
-    const layout = layoutImage(400, 200, 512, 512); // pixel (x, y) centre at (100 + (x+.5)s, (y+.5)s)
+    const layout = points.layoutImage(400, 200, 512, 512); // pixel (x, y) centre at (100 + (x+.5)s, (y+.5)s)
     const state = { pairs: [
       { source: [0, 0], target: [256, 256] },
       { source: [512 - 1, 511], target: null },
     ] };
     // target of pair 0 is drawn at (200.195.., 100.195..)
-    assert.deepEqual(hitTest(state, layout, 203, 100, 8), { pair: 0, role: "target", distance: Math.hypot(203 - (100 + 256.5 * 0.390625), 100 - 256.5 * 0.390625) });
-    assert.equal(hitTest(state, layout, 215, 100, 8), null);
-    assert.equal(hitTest(state, layout, 100, 0, 8).role, "source");
-    assert.equal(hitTest(state, layout, 299, 199, 8).pair, 1);
-    assert.equal(hitTest(state, null, 100, 0), null);
+    assert.deepEqual(points.hitTest(state, layout, 203, 100, 8), { pair: 0, role: "target", distance: Math.hypot(203 - (100 + 256.5 * 0.390625), 100 - 256.5 * 0.390625) });
+    assert.equal(points.hitTest(state, layout, 215, 100, 8), null);
+    assert.equal(points.hitTest(state, layout, 100, 0, 8).role, "source");
+    assert.equal(points.hitTest(state, layout, 299, 199, 8).pair, 1);
+    assert.equal(points.hitTest(state, null, 100, 0), null);
   });
 
   test("hitTest: ties go to the later pair and to the target", () => {
-    const layout = layoutImage(100, 100, 100, 100);
+    const layout = points.layoutImage(100, 100, 100, 100);
     const state = { pairs: [
       { source: [10, 10], target: [10, 10] },
       { source: [10, 10], target: [40, 40] },
     ] };
-    assert.deepEqual(hitTest(state, layout, 10.5, 10.5), { pair: 1, role: "source", distance: 0 });
+    assert.deepEqual(points.hitTest(state, layout, 10.5, 10.5), { pair: 1, role: "source", distance: 0 });
     const one = { pairs: [{ source: [10, 10], target: [10, 10] }] };
-    assert.deepEqual(hitTest(one, layout, 10.5, 10.5), { pair: 0, role: "target", distance: 0 });
+    assert.deepEqual(points.hitTest(one, layout, 10.5, 10.5), { pair: 0, role: "target", distance: 0 });
   });
 });
 
@@ -221,11 +200,11 @@ describe("JSON", () => {
       ['{"pairs": [{"source": [1, 2], "target": [-1, 4]}]}', /^drag_points: pair 1 target \[-1,4\] is negative/],
     ];
     for (const [text, pattern] of cases) {
-      const { state, error } = stateFromText(text);
+      const { state, error } = points.stateFromText(text);
       assert.equal(state, null, text);
       assert.match(error, pattern, text);
     }
-    assert.match(stateFromText(42).error, /expected a JSON string, got number/);
+    assert.match(points.stateFromText(42).error, /expected a JSON string, got number/);
   });
 
   test("serialize: integers, complete pairs only, one pair per line", () => {
@@ -234,31 +213,31 @@ describe("JSON", () => {
       { source: [1, 2], target: [3, 4] },
       { source: [7, 7], target: null },
     ] };
-    assert.equal(serializeDragPoints(state),
+    assert.equal(points.serializeDragPoints(state),
       '{"pairs": [\n  {"source": [10, 21], "target": [30, 40]},\n  {"source": [1, 2], "target": [3, 4]}\n]}');
-    assert.equal(serializeDragPoints({ pairs: [] }), '{"pairs": []}');
-    assert.equal(serializeDragPoints(addPoint({ pairs: [] }, [1, 1])), '{"pairs": []}');
+    assert.equal(points.serializeDragPoints({ pairs: [] }), '{"pairs": []}');
+    assert.equal(points.serializeDragPoints(points.addPoint({ pairs: [] }, [1, 1])), '{"pairs": []}');
   });
 
   test("serialize keeps a hand-written point outside the image when another pair changes", () => {
     const written = { pairs: [{ source: [500, 2], target: [20, 10] }] };
-    const edited = addPoint(addPoint(written, [5, 5]), [9, 9]);
-    assert.equal(serializeDragPoints(edited),
+    const edited = points.addPoint(points.addPoint(written, [5, 5]), [9, 9]);
+    assert.equal(points.serializeDragPoints(edited),
       '{"pairs": [\n  {"source": [500, 2], "target": [20, 10]},\n  {"source": [5, 5], "target": [9, 9]}\n]}');
   });
 
   test("round trip: serialize -> parse -> serialize", () => {
     const state = { pairs: [{ source: [0, 511], target: [255, 3] }, { source: [100, 100], target: [140, 90] }] };
-    const text = serializeDragPoints(state);
+    const text = points.serializeDragPoints(state);
     assert.deepEqual(parsePairs(text), state.pairs);
-    assert.equal(serializeDragPoints({ pairs: parsePairs(text) }), text);
+    assert.equal(points.serializeDragPoints({ pairs: parsePairs(text) }), text);
     assert.deepEqual(JSON.parse(text), { pairs: state.pairs });
   });
 
   test("stateFromText returns the error instead of throwing", () => {
-    assert.deepEqual(stateFromText('{"pairs": [{"source": [1, 2], "target": [3, 4]}]}'),
+    assert.deepEqual(points.stateFromText('{"pairs": [{"source": [1, 2], "target": [3, 4]}]}'),
       { state: { pairs: [{ source: [1, 2], target: [3, 4] }] }, error: null });
-    assert.deepEqual(stateFromText("{"), {
+    assert.deepEqual(points.stateFromText("{"), {
       state: null,
       error: "drag_points is not valid JSON: " + (() => { try { JSON.parse("{"); } catch (e) { return e.message; } })(),
     });
@@ -266,47 +245,47 @@ describe("JSON", () => {
 
   test("pointsOutside names points beyond the image", () => {
     const pairs = [{ source: [63, 47], target: [64, 10] }, { source: [3, 48], target: [63.5, 47.9] }];
-    assert.deepEqual(pointsOutside(pairs, 64, 48), ["pair 1 target", "pair 2 source"]);
+    assert.deepEqual(points.pointsOutside(pairs, 64, 48), ["pair 1 target", "pair 2 source"]);
   });
 });
 
 describe("image sources", () => {
   test("LoadImage widget values", () => {
-    assert.deepEqual(parseImageWidgetValue("example.png"), { filename: "example.png", subfolder: "", type: "input" });
-    assert.deepEqual(parseImageWidgetValue("sub/dir/a b.png"), { filename: "a b.png", subfolder: "sub/dir", type: "input" });
-    assert.deepEqual(parseImageWidgetValue("clipspace/x.png [input]"), { filename: "x.png", subfolder: "clipspace", type: "input" });
-    assert.deepEqual(parseImageWidgetValue("out_00001_.png [output]"), { filename: "out_00001_.png", subfolder: "", type: "output" });
-    assert.deepEqual(parseImageWidgetValue("sub\\win.png", "output"), { filename: "win.png", subfolder: "sub", type: "output" });
-    assert.equal(parseImageWidgetValue(""), null);
-    assert.equal(parseImageWidgetValue("sub/"), null);
-    assert.equal(parseImageWidgetValue(undefined), null);
+    assert.deepEqual(points.parseImageWidgetValue("example.png"), { filename: "example.png", subfolder: "", type: "input" });
+    assert.deepEqual(points.parseImageWidgetValue("sub/dir/a b.png"), { filename: "a b.png", subfolder: "sub/dir", type: "input" });
+    assert.deepEqual(points.parseImageWidgetValue("clipspace/x.png [input]"), { filename: "x.png", subfolder: "clipspace", type: "input" });
+    assert.deepEqual(points.parseImageWidgetValue("out_00001_.png [output]"), { filename: "out_00001_.png", subfolder: "", type: "output" });
+    assert.deepEqual(points.parseImageWidgetValue("sub\\win.png", "output"), { filename: "win.png", subfolder: "sub", type: "output" });
+    assert.equal(points.parseImageWidgetValue(""), null);
+    assert.equal(points.parseImageWidgetValue("sub/"), null);
+    assert.equal(points.parseImageWidgetValue(undefined), null);
   });
 
   test("/view query strings", () => {
-    assert.equal(viewQuery({ filename: "a b&c.png", subfolder: "sub/dir", type: "input" }),
+    assert.equal(points.viewQuery({ filename: "a b&c.png", subfolder: "sub/dir", type: "input" }),
       "filename=a%20b%26c.png&type=input&subfolder=sub%2Fdir");
-    assert.equal(viewQuery({ filename: "ComfyUI_temp_00001_.png", subfolder: "", type: "temp" }),
+    assert.equal(points.viewQuery({ filename: "ComfyUI_temp_00001_.png", subfolder: "", type: "temp" }),
       "filename=ComfyUI_temp_00001_.png&type=temp&subfolder=");
-    assert.equal(viewQuery({ filename: "x.png" }), "filename=x.png&type=output&subfolder=");
+    assert.equal(points.viewQuery({ filename: "x.png" }), "filename=x.png&type=output&subfolder=");
   });
 });
 
 describe("brush positions and the result's place", () => {
   test("canvas -> continuous image position, not clamped (the brush may leave the image)", () => {
-    const layout = layoutImage(400, 200, 100, 100); // scale 2, bars of 100 px left and right
-    assert.deepEqual(canvasToImagePosition(layout, 100, 0), [0, 0]);
-    assert.deepEqual(canvasToImagePosition(layout, 111, 33), [5.5, 16.5]);
-    assert.deepEqual(canvasToImagePosition(layout, 50, 210), [-25, 105]);
-    assert.throws(() => canvasToImagePosition(null, 1, 1), /no image layout/);
+    const layout = points.layoutImage(400, 200, 100, 100); // scale 2, bars of 100 px left and right
+    assert.deepEqual(points.canvasToImagePosition(layout, 100, 0), [0, 0]);
+    assert.deepEqual(points.canvasToImagePosition(layout, 111, 33), [5.5, 16.5]);
+    assert.deepEqual(points.canvasToImagePosition(layout, 50, 210), [-25, 105]);
+    assert.throws(() => points.canvasToImagePosition(null, 1, 1), /no image layout/);
   });
 
   test("a result cut by VAE Encode's centre crop lies at that crop; other sizes cover the source", () => {
-    assert.deepEqual(resultPlacement(64, 64, 64, 64, 8), { x: 0, y: 0, width: 64, height: 64 });
+    assert.deepEqual(points.resultPlacement(64, 64, 64, 64, 8), { x: 0, y: 0, width: 64, height: 64 });
     // 67x71 encodes to 8x8 cells: 1 pixel cut on the left (3 in all), 3 on top (7 in all)
-    assert.deepEqual(resultPlacement(67, 71, 64, 64, 8), { x: 1, y: 3, width: 64, height: 64 });
-    assert.deepEqual(resultPlacement(64, 64, 128, 128, 8), { x: 0, y: 0, width: 64, height: 64 }); // upscaled
-    assert.deepEqual(resultPlacement(80, 64, 64, 64, 8), { x: 0, y: 0, width: 80, height: 64 }); // 16 px: resized
-    assert.deepEqual(resultPlacement(79, 64, 64, 64, 16), { x: 7, y: 0, width: 64, height: 64 }); // a 16x VAE
+    assert.deepEqual(points.resultPlacement(67, 71, 64, 64, 8), { x: 1, y: 3, width: 64, height: 64 });
+    assert.deepEqual(points.resultPlacement(64, 64, 128, 128, 8), { x: 0, y: 0, width: 64, height: 64 }); // upscaled
+    assert.deepEqual(points.resultPlacement(80, 64, 64, 64, 8), { x: 0, y: 0, width: 80, height: 64 }); // 16 px: resized
+    assert.deepEqual(points.resultPlacement(79, 64, 64, 64, 16), { x: 7, y: 0, width: 64, height: 64 }); // a 16x VAE
   });
 });
 
@@ -322,12 +301,12 @@ describe("the graph", () => {
     const deeper = { id: 3 };
     const subgraphNode = { id: 5, subgraph: graph([inner, { id: 7, subgraph: graph([deeper]) }]) };
     const root = graph([{ id: 12 }, subgraphNode]);
-    assert.equal(nodeByExecutionId(root, "5"), subgraphNode);
-    assert.equal(nodeByExecutionId(root, 5), subgraphNode);
-    assert.equal(nodeByExecutionId(root, "5:12"), inner);
-    assert.equal(nodeByExecutionId(root, "5:7:3"), deeper);
-    assert.notEqual(nodeByExecutionId(root, "12"), inner);
-    for (const missing of ["9", "5:9", "12:1", "", null]) assert.equal(nodeByExecutionId(root, missing), null, String(missing));
+    assert.equal(points.nodeByExecutionId(root, "5"), subgraphNode);
+    assert.equal(points.nodeByExecutionId(root, 5), subgraphNode);
+    assert.equal(points.nodeByExecutionId(root, "5:12"), inner);
+    assert.equal(points.nodeByExecutionId(root, "5:7:3"), deeper);
+    assert.notEqual(points.nodeByExecutionId(root, "12"), inner);
+    for (const missing of ["9", "5:9", "12:1", "", null]) assert.equal(points.nodeByExecutionId(root, missing), null, String(missing));
   });
 
   test("downstream nodes: along output links, within the hop limit, without the start node", () => {
@@ -344,8 +323,8 @@ describe("the graph", () => {
     preview.outputs = [{}];
     preview.targets = [[far, drag]]; // a loop back to the start
     const names = (set) => [...set].map((n) => n.name).sort();
-    assert.deepEqual(names(downstreamNodes(drag, 2)), ["decode", "preview", "save"]);
-    assert.deepEqual(names(downstreamNodes(drag, 8)), ["decode", "far", "preview", "save"]);
-    assert.deepEqual(names(downstreamNodes(node("alone"), 8)), []);
+    assert.deepEqual(names(points.downstreamNodes(drag, 2)), ["decode", "preview", "save"]);
+    assert.deepEqual(names(points.downstreamNodes(drag, 8)), ["decode", "far", "preview", "save"]);
+    assert.deepEqual(names(points.downstreamNodes(node("alone"), 8)), []);
   });
 });
