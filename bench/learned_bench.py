@@ -11,8 +11,9 @@ is counted in model passes (a CFG pair is one pass) and timed.
   Success: the detector reads the target colour / shape, the other attribute kept, the centroid within
   ``KEEP_RADIUS`` px and the size within 25 % of the source's.
 * Drag by ``DRAG_LENGTHS`` px (a random direction that keeps the shape inside): SDE-Drag, ODE-Drag and plain
-  copy-and-paste (Eq. 12 without sampling). Success: centroid within ``DRAG_RADIUS`` px of the target, shape
-  and colour kept.
+  copy-and-paste (Eq. 12 without sampling). The prompt is the label of the moved scene: a label names the 3x3
+  cell, so the source's label would ask for the object back in its old cell whenever the drag leaves it.
+  Success: centroid within ``DRAG_RADIUS`` px of the target, shape and colour kept.
 * Inpainting (a band over the right half of the object is masked, the empty prompt): SDE against ODE at the
   same steps. Success: the completed object has the source's shape and colour and a centroid within
   ``KEEP_RADIUS`` px.
@@ -191,7 +192,7 @@ def drag(eta: float) -> Callable:
         sigmas = schedule(kind, DRAG["steps"], DRAG["t0"])
         outputs = []
         for index, case in enumerate(cases):  # each case has its own points: one drag each
-            denoiser = prompt(unet, kind, [case.source.label], 1.0, denoisers)
+            denoiser = prompt(unet, kind, [case.target.label], 1.0, denoisers)  # the moved scene's label
 
             def guided(x, sigma, scale, denoiser=denoiser):
                 denoiser.cfg = scale
@@ -312,7 +313,10 @@ HEADER = ["Task", "Model", "CFG", "Method", "Success / RMS error", "Background R
 def table_rows(rows: list[dict]) -> list[list[str]]:
     out = []
     for r in rows:
-        score = f"{r['success']:.0%}" if "success" in r else f"{r['rms_error']:.2e} (max rel {r['max_relative_error']:.1e})"
+        if "success" in r:
+            score = f"{round(r['success'] * r['cases'])}/{r['cases']}"
+        else:
+            score = f"RMS {r['rms_error']:.2e} (max rel {r['max_relative_error']:.1e})"
         out.append([r["task"], r["model"], "-" if r["cfg"] is None else f"{r['cfg']:g}", r["method"], score,
                     f"{r['background_rms']:.3f}", f"{r['calls_per_edit']:g}", f"{r['seconds_per_edit']:.3f}"])
     return out

@@ -218,6 +218,7 @@ def learned_eps_model(path=None):
         def __init__(self, device=None, dtype=None, operations=None, **kwargs):
             super().__init__()
             self.unet = learned_models.load("eps", path)
+            self.dtype = torch.float32  # BaseModel.get_dtype reads it, as from core's diffusion models
 
         def forward(self, x, timesteps, context=None, **kwargs):
             code = context[:, 0, 0].round().long()  # label + 1; 0 (a zeroed negative) is the empty prompt
