@@ -202,6 +202,19 @@ async function screenshot(page, name) {
   return file;
 }
 
+/** After 700 ms, reads read() every 100 ms until done(value) or timeoutMs (the frontend applies undo/redo
+ * asynchronously, later on a loaded machine); returns the last value read. */
+async function pollUntil(read, done, timeoutMs = 8000) {
+  const end = Date.now() + timeoutMs;
+  await sleep(700); // the frontend's history settles first: a key pressed during an undo can be lost (1.27)
+  let value = await read();
+  while (!done(value) && Date.now() < end) {
+    await sleep(100);
+    value = await read();
+  }
+  return value;
+}
+
 /** Serialize the graph, clear the canvas, load the saved text back at the unpanned view and redraw. */
 async function saveClearAndReload(page, settleMs) {
   const saved = await page.evaluate(() => JSON.stringify(window.app.graph.serialize()));
@@ -432,12 +445,13 @@ async function main() {
     equal("drag moves a target", await textPairs(page), [want[1], { source: extra.pixel, target: moved.pixel }]);
     // undo / redo: every editor edit is a step of the workflow's history (Ctrl+Z on the graph, not in a text box)
     await page.evaluate(() => document.activeElement?.blur?.());
+    const beforeMove = [want[1], { source: extra.pixel, target: extraTarget.pixel }];
+    const afterMove = [want[1], { source: extra.pixel, target: moved.pixel }];
+    const samePairs = (expected) => (pairs) => JSON.stringify(pairs) === JSON.stringify(expected);
     await page.keyboard.press("Control+z");
-    await sleep(600);
-    equal("Ctrl+Z undoes the move", await textPairs(page), [want[1], { source: extra.pixel, target: extraTarget.pixel }]);
+    equal("Ctrl+Z undoes the move", await pollUntil(() => textPairs(page), samePairs(beforeMove)), beforeMove);
     await page.keyboard.press("Control+y");
-    await sleep(600);
-    equal("Ctrl+Y redoes it", await textPairs(page), [want[1], { source: extra.pixel, target: moved.pixel }]);
+    equal("Ctrl+Y redoes it", await pollUntil(() => textPairs(page), samePairs(afterMove)), afterMove);
     state = await editorState(page);
     equal("after undo/redo the editor shows the widget's pairs", state.pairs, [want[1], { source: extra.pixel, target: moved.pixel }]);
     // Clear, then the two wanted pairs again through the text (hand edit)
@@ -753,12 +767,12 @@ async function pipelineScenario(page) {
   const eraseWrong = mask.bits ? maskMismatches(mask.bits, both) : ["no mask"];
   check("erase: the stroke cleared the capsule the reference computes", eraseWrong.length === 0, `${eraseWrong.length} pixels differ`);
   const afterErase = mask.text;
+  const maskText = async () => (await maskState(page)).text;
   await page.keyboard.press("Control+z");
-  await sleep(700);
-  equal("Ctrl+Z undoes the erase stroke (one history step per stroke)", (await maskState(page)).text === afterPaint, true);
+  equal("Ctrl+Z undoes the erase stroke (one history step per stroke)",
+    await pollUntil(maskText, (text) => text === afterPaint) === afterPaint, true);
   await page.keyboard.press("Control+y");
-  await sleep(700);
-  equal("Ctrl+Y redoes it", (await maskState(page)).text === afterErase, true);
+  equal("Ctrl+Y redoes it", await pollUntil(maskText, (text) => text === afterErase) === afterErase, true);
   await screenshot(page, "7_mask_painted.png");
 
   // ---- two pairs in the painted area, then run ------------------------------------------------------------
