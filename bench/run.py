@@ -1,7 +1,7 @@
 """Benchmark: every editor of the pack against its ODE counterpart on the shape world, EPS and flow.
 
     python -m bench.run [--cases 100] [--tasks cycle,drag,sync,rf,inpaint] [--params eps,flow] [--out DIR]
-    python -m bench.run --model learned [--cases 100] [--tasks ...] [--params eps,flow]
+    python -m bench.run --model learned [--cases 100] [--tasks ...] [--params eps,flow] [--jobs 2]
 
 ``--model exact`` (the default) runs the exact empirical denoisers of the 108-scene world below; ``--model
 learned`` the two trained denoisers of ``bench.learned_models`` on held-out scenes of ``bench.learned_world``
@@ -188,6 +188,9 @@ def parse_args(argv=None):
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default bench/out/)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default 1: fastest for these tiny ops; 0 = torch's default)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="learned: rows run in this many processes of --threads threads each (default 1); "
+                             "each row is seeded on its own, so the table is the same")
     args = parser.parse_args(argv)
     tasks = TASKS if args.model == "exact" else learned_bench.TASKS
     args.tasks = [t.strip() for t in (args.tasks or ",".join(tasks)).split(",") if t.strip()]
@@ -198,6 +201,8 @@ def parse_args(argv=None):
             parser.error(f"{flag}: {unknown or 'nothing selected'}; allowed: {', '.join(allowed)}")
     if args.cases < 1:
         parser.error("--cases must be at least 1")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     return args
 
 
@@ -238,26 +243,56 @@ def write_report(out: Path, name: str, command: str, table: str, footer: str, re
     return report
 
 
-def main_learned(args, command: str) -> dict:
+_LEARNED_WORKER: dict = {}
+
+
+def _learned_worker_init(tasks: list[str], params: list[str], cases: int, threads: int) -> None:
     from . import learned_bench, learned_models
+    torch.set_num_threads(threads or torch.get_num_threads())
+    _LEARNED_WORKER.update(unets={kind: learned_models.load(kind) for kind in params},
+                           plan=learned_bench.plan(tasks, params, cases))
+
+
+def _learned_row(index: int) -> tuple[int, dict]:
+    """Row ``index`` of the plan, in a worker process (or in this one, after ``_learned_worker_init``)."""
+    from . import learned_bench
+    task, kind, cfg, method, cases = _LEARNED_WORKER["plan"][index]
+    return index, learned_bench.run_method(_LEARNED_WORKER["unets"][kind], kind, cfg, task, method, cases)
+
+
+def main_learned(args, command: str) -> dict:
+    import multiprocessing
+
+    from . import learned_bench
     started = time.perf_counter()
+    plan = learned_bench.plan(args.tasks, args.params, args.cases)
+    progress = Progress(sum(len(cases) for *_, cases in plan), "bench (learned)")
+    rows: list[dict | None] = [None] * len(plan)
+    setup = (args.tasks, args.params, args.cases, args.threads)
+
+    def finished(index: int, row: dict) -> None:
+        rows[index] = row
+        task, kind, cfg, method, cases = plan[index]
+        progress.advance(len(cases), f"{task.name} {kind} cfg {cfg:g} {method.name}")
+
     with torch_threads(args.threads):
-        unets = {kind: learned_models.load(kind) for kind in args.params}
-        plan = learned_bench.plan(args.tasks, args.params, args.cases)
-        progress = Progress(sum(len(cases) for *_, cases in plan), "bench (learned)")
-        rows = []
-        for task, kind, cfg, method, cases in plan:
-            rows.append(learned_bench.run_method(unets[kind], kind, cfg, task, method, cases))
-            progress.advance(len(cases), f"{task.name} {kind} cfg {cfg:g} {method.name}")
-        progress.close()
         threads = torch.get_num_threads()
+        if args.jobs == 1:
+            _learned_worker_init(*setup)
+            for index in range(len(plan)):
+                finished(*_learned_row(index))
+        else:  # fresh processes (spawn): forking a process that has run torch's thread pool can hang
+            with multiprocessing.get_context("spawn").Pool(args.jobs, _learned_worker_init, setup) as pool:
+                for index, row in pool.imap_unordered(_learned_row, range(len(plan))):
+                    finished(index, row)
+    progress.close()
     runtime = time.perf_counter() - started
     table = markdown_table(learned_bench.HEADER, learned_bench.table_rows(rows))
-    footer = (f"{args.cases} held-out cases per task; total runtime {runtime:.0f} s on {threads} torch thread(s), "
-              f"{platform.processor() or platform.machine()}, torch {torch.__version__}.")
+    footer = (f"{args.cases} held-out cases per task; total runtime {runtime:.0f} s in {args.jobs} process(es) of "
+              f"{threads} torch thread(s), {platform.processor() or platform.machine()}, torch {torch.__version__}.")
     report = {"command": command, "model": "learned", "cases": args.cases, "tasks": args.tasks,
-              "params": args.params, "threads": threads, "torch": torch.__version__, "runtime_s": runtime,
-              "settings": learned_bench.SETTINGS, "rows": rows}
+              "params": args.params, "threads": threads, "jobs": args.jobs, "torch": torch.__version__,
+              "runtime_s": runtime, "settings": learned_bench.SETTINGS, "rows": rows}
     return write_report(args.out, "bench_learned", command, table, footer, report)
 
 
