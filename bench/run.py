@@ -203,6 +203,9 @@ def parse_args(argv=None):
         parser.error("--cases must be at least 1")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.jobs > 1 and not __name__.startswith(("bench.", "__main__", "__mp_main__")):
+        parser.error("--jobs above 1 needs `python -m bench.run` from the repository root (its worker processes "
+                     "import bench.run by name)")
     return args
 
 

@@ -80,7 +80,7 @@ def test_small_learned_benchmark_runs_every_task_and_is_reproducible(tmp_path, c
     table = (tmp_path / "bench_learned.md").read_text()
     assert table.count("\n|") >= len(rows)
     again = run.main(["--model", "learned", "--cases", "10", "--tasks", "recolour", "--params", "flow",
-                      "--jobs", "2", "--out", str(tmp_path / "again")])["rows"]  # also: two processes, same rows
+                      "--out", str(tmp_path / "again")])["rows"]
     first = [r for r in rows if r["task"] == "recolour" and r["model"] == "flow"]
     strip = [{k: v for k, v in r.items() if k != "seconds_per_edit"} for r in first]
     assert strip == [{k: v for k, v in r.items() if k != "seconds_per_edit"} for r in again]
