@@ -18,13 +18,15 @@ is counted in model passes (a CFG pair is one pass) and timed.
   same steps. Success: the completed object has the source's shape and colour and a centroid within
   ``KEEP_RADIUS`` px.
 
-Every row also gives the background RMS against the source (pixels that are background in both).
+Every row also gives the background RMS against the source (pixels that are background in both), and every
+scored row the count of each way its failed cases failed (the ``*_outcome`` functions: the first check missed).
 """
 from __future__ import annotations
 
 import math
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -122,23 +124,56 @@ def distance(found, scene: Scene) -> float:
     return math.hypot(found.cx - cx, found.cy - cy) if found.found else float("inf")
 
 
-def attribute_edit_success(result: torch.Tensor, case: Case) -> bool:
+SUCCESS = "success"
+
+
+def attribute_edit_outcome(result: torch.Tensor, case: Case) -> str:
+    """``SUCCESS`` or the first check a recolour / change of shape fails: "no object", "unchanged" (still the
+    source's shape and colour), "wrong attribute" (not the target's), "moved" (centroid more than
+    ``KEEP_RADIUS`` px from the source's), "resized" (size off by more than 25 %)."""
     found = detect(result)
+    if not found.found:
+        return "no object"
+    if (found.shape, found.colour) == (case.source.shape, case.source.colour):
+        return "unchanged"
+    if (found.shape, found.colour) != (case.target.shape, case.target.colour):
+        return "wrong attribute"
+    if distance(found, case.source) > KEEP_RADIUS:
+        return "moved"
     source_size = math.sqrt(float(detect(render(case.source)).mask.sum()))
-    return found.found and found.shape == case.target.shape and found.colour == case.target.colour and \
-        distance(found, case.source) <= KEEP_RADIUS and abs(found.size - source_size) <= 0.25 * source_size
+    return "resized" if abs(found.size - source_size) > 0.25 * source_size else SUCCESS
+
+
+def drag_outcome(result: torch.Tensor, case: Case) -> str:
+    """``SUCCESS`` or the first check a drag fails: "no object", "lost shape/colour", "stayed" (centroid within
+    ``DRAG_RADIUS`` px of the source's), "off target" (moved, but more than ``DRAG_RADIUS`` px from the target)."""
+    found = detect(result)
+    if not found.found:
+        return "no object"
+    if (found.shape, found.colour) != (case.source.shape, case.source.colour):
+        return "lost shape/colour"
+    if distance(found, case.target) <= DRAG_RADIUS:
+        return SUCCESS
+    return "stayed" if distance(found, case.source) <= DRAG_RADIUS else "off target"
+
+
+def inpaint_outcome(result: torch.Tensor, case: Case) -> str:
+    """``SUCCESS`` or the first check an inpainting fails: "no object", "wrong shape/colour", "misplaced"
+    (centroid more than ``KEEP_RADIUS`` px from the source's)."""
+    found = detect(result)
+    if not found.found:
+        return "no object"
+    if (found.shape, found.colour) != (case.source.shape, case.source.colour):
+        return "wrong shape/colour"
+    return SUCCESS if distance(found, case.source) <= KEEP_RADIUS else "misplaced"
+
+
+def attribute_edit_success(result: torch.Tensor, case: Case) -> bool:
+    return attribute_edit_outcome(result, case) == SUCCESS
 
 
 def drag_success(result: torch.Tensor, case: Case) -> bool:
-    found = detect(result)
-    return found.found and found.shape == case.source.shape and found.colour == case.source.colour and \
-        distance(found, case.target) <= DRAG_RADIUS
-
-
-def inpaint_success(result: torch.Tensor, case: Case) -> bool:
-    found = detect(result)
-    return found.found and found.shape == case.source.shape and found.colour == case.source.colour and \
-        distance(found, case.source) <= KEEP_RADIUS
+    return drag_outcome(result, case) == SUCCESS
 
 
 # ---- methods -----------------------------------------------------------------------------------------------
@@ -247,7 +282,7 @@ class Task:
     name: str
     cases: Callable[[int], list[Case]]
     methods: list[Method]
-    success: Callable | None       # None: reconstruction (scored by its error)
+    outcome: Callable | None       # (result, case) -> SUCCESS or why not; None: reconstruction (its error)
     uses_cfg: bool = True
 
     def methods_for(self, kind: str) -> list[Method]:
@@ -258,15 +293,15 @@ TASKS = {
     "reconstruction": Task("reconstruction", lambda n: [Case(s) for s in held_out(n)],
                            [Method("Cycle-SDE (eta 1)", "SDE", reconstruction(1.0)),
                             Method("DDIM inversion (eta 0)", "ODE", reconstruction(0.0))], None),
-    "recolour": Task("recolour", recolour_cases, TEXT_EDIT_METHODS, attribute_edit_success),
-    "change shape": Task("change shape", reshape_cases, TEXT_EDIT_METHODS, attribute_edit_success),
+    "recolour": Task("recolour", recolour_cases, TEXT_EDIT_METHODS, attribute_edit_outcome),
+    "change shape": Task("change shape", reshape_cases, TEXT_EDIT_METHODS, attribute_edit_outcome),
     **{f"drag {length} px": Task(f"drag {length} px", lambda n, length=length: drag_cases(n, length),
                                  [Method("SDE-Drag", "SDE", drag(1.0)), Method("ODE-Drag", "ODE", drag(0.0)),
-                                  Method("copy-and-paste only", "none", paste_only)], drag_success)
+                                  Method("copy-and-paste only", "none", paste_only)], drag_outcome)
        for length in DRAG_LENGTHS},
     "inpainting": Task("inpainting", lambda n: [Case(s) for s in held_out(n)],
                        [Method("SDE (DDPM)", "SDE", inpaint(1.0)), Method("ODE (DDIM)", "ODE", inpaint(0.0))],
-                       inpaint_success, uses_cfg=False),
+                       inpaint_outcome, uses_cfg=False),
 }
 
 
@@ -282,12 +317,14 @@ def run_method(unet, kind: str, cfg: float, task: Task, method: Method, cases: l
            "kind": method.kind, "cases": len(cases), "calls_per_edit": calls_per_edit,
            "seconds_per_edit": seconds / len(cases),
            "background_rms": sum(background_rms(r, x) for r, x in zip(result, x0)) / len(cases)}
-    if task.success is None:
+    if task.outcome is None:
         errors = [float((r - x).pow(2).mean().sqrt()) for r, x in zip(result, x0)]
         row.update(rms_error=sum(errors) / len(errors), max_rms_error=max(errors),
                    max_relative_error=max(float((r - x).norm() / x.norm()) for r, x in zip(result, x0)))
     else:
-        row["success"] = sum(task.success(r, case) for r, case in zip(result, cases)) / len(cases)
+        outcomes = Counter(task.outcome(r, case) for r, case in zip(result, cases))
+        row["success"] = outcomes.pop(SUCCESS, 0) / len(cases)
+        row["failures"] = dict(outcomes.most_common())
     return row
 
 
@@ -307,7 +344,8 @@ def plan(tasks: list[str], kinds: list[str], cases: int):
     return rows
 
 
-HEADER = ["Task", "Model", "CFG", "Method", "Success / RMS error", "Background RMS", "Calls/edit", "s/edit"]
+HEADER = ["Task", "Model", "CFG", "Method", "Success / RMS error", "Failures", "Background RMS", "Calls/edit",
+          "s/edit"]
 
 
 def table_rows(rows: list[dict]) -> list[list[str]]:
@@ -317,6 +355,7 @@ def table_rows(rows: list[dict]) -> list[list[str]]:
             score = f"{round(r['success'] * r['cases'])}/{r['cases']}"
         else:
             score = f"RMS {r['rms_error']:.2e} (max rel {r['max_relative_error']:.1e})"
-        out.append([r["task"], r["model"], "-" if r["cfg"] is None else f"{r['cfg']:g}", r["method"], score,
+        failures = ", ".join(f"{why} {count}" for why, count in r.get("failures", {}).items()) or "-"
+        out.append([r["task"], r["model"], "-" if r["cfg"] is None else f"{r['cfg']:g}", r["method"], score, failures,
                     f"{r['background_rms']:.3f}", f"{r['calls_per_edit']:g}", f"{r['seconds_per_edit']:.3f}"])
     return out

@@ -67,6 +67,20 @@ def test_cycle_sde_is_exact_and_seeded_on_a_learned_model(unets, kind):
     assert torch.equal(trajectory.states, again.states) and torch.equal(trajectory.source_means, again.source_means)
 
 
+def test_outcomes_name_the_first_check_an_edit_fails():
+    scene = learned_bench.held_out(1)[0]
+    recolour = learned_bench.recolour_cases(1)[0]
+    assert learned_bench.attribute_edit_outcome(learned_world.render(recolour.target), recolour) == "success"
+    assert learned_bench.attribute_edit_outcome(learned_world.render(scene), recolour) == "unchanged"
+    far = learned_world.moved(recolour.target, 3.0, 0.0)
+    assert learned_bench.attribute_edit_outcome(learned_world.render(far), recolour) == "moved"
+    assert learned_bench.attribute_edit_outcome(torch.full((3, 24, 24), -0.8), recolour) == "no object"
+    drag = learned_bench.drag_cases(1, 8)[0]
+    assert learned_bench.drag_outcome(learned_world.render(drag.target), drag) == "success"
+    assert learned_bench.drag_outcome(learned_world.render(drag.source), drag) == "stayed"
+    assert learned_bench.drag_outcome(learned_world.render(recolour.target), recolour) == "lost shape/colour"
+
+
 def test_small_learned_benchmark_runs_every_task_and_is_reproducible(tmp_path, capsys):
     report = run.main(["--model", "learned", "--cases", "10", "--out", str(tmp_path)])
     rows = report["rows"]
@@ -74,6 +88,9 @@ def test_small_learned_benchmark_runs_every_task_and_is_reproducible(tmp_path, c
                 for kind in ("eps", "flow") for method in spec.methods_for(kind)}
     assert {(r["task"], r["model"], r["method"]) for r in rows} == expected
     assert all(r["calls_per_edit"] > 0 for r in rows if r["method"] != "copy-and-paste only")
+    for row in rows:
+        if "success" in row:
+            assert round(row["success"] * row["cases"]) + sum(row["failures"].values()) == row["cases"] == 10
     for row in rows:
         if row["task"] == "reconstruction" and row["method"].startswith("Cycle-SDE"):
             assert row["max_relative_error"] <= 1e-5
