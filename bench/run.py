@@ -251,7 +251,8 @@ _LEARNED_WORKER: dict = {}
 
 def _learned_worker_init(tasks: list[str], params: list[str], cases: int, threads: int) -> None:
     from . import learned_bench, learned_models
-    torch.set_num_threads(threads or torch.get_num_threads())
+    if threads > 0:  # 0: torch's default
+        torch.set_num_threads(threads)
     _LEARNED_WORKER.update(unets={kind: learned_models.load(kind) for kind in params},
                            plan=learned_bench.plan(tasks, params, cases))
 
