@@ -34,13 +34,13 @@ from dataclasses import dataclass
 import torch
 
 from sde_edit.samplers import EPS, FLOW, cycle_sde_invert, cycle_sde_replay
-from sde_edit.samplers.analytic import cfg_denoiser
+from sde_edit.testing.analytic import cfg_denoiser
 from sde_edit.samplers.sde_inpaint import sde_inpaint
 from sde_edit.samplers.sync_sde import sync_sde
 from sde_edit.samplers.sde_drag import DragSettings, sde_drag
 from sde_edit.samplers.rf_inversion import rf_edit, rf_invert
-from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
-from sde_edit.samplers.shape_world import BACKGROUND, Scene, ShapeWorld
+from sde_edit.testing.schedules import reference_sigmas
+from sde_edit.testing.shape_world import BACKGROUND, Scene, ShapeWorld
 
 PARAMS = {"eps": EPS, "flow": FLOW}
 PARAM_LABELS = {"eps": "EPS", "flow": "flow"}
@@ -56,26 +56,7 @@ SETTINGS = {"recolour": RECOLOUR, "drag": DRAG, "rf_inversion": RF, "inpaint": I
             "success_rms": SUCCESS_RMS}
 
 
-def schedule(name: str, steps: int, t0: float = 1.0, flow_shift: float = 1.0) -> list[float]:
-    """The reference schedule of a parameterisation: SD's uniform timesteps (EPS) or flow levels (flow)."""
-    return sd_uniform_schedule(steps, t0) if name == "eps" else flow_schedule(steps, t0, flow_shift)
-
-
 # --------------------------------------------------------------------------------------------- models
-class CallCounter:
-    """Wraps denoisers and counts their calls (one call = one batched model evaluation; with CFG the
-    conditional and unconditional branch are one call, as ComfyUI batches them)."""
-
-    def __init__(self):
-        self.calls = 0
-
-    def __call__(self, denoiser):
-        def counted(*args):
-            self.calls += 1
-            return denoiser(*args)
-        return counted
-
-
 class Models:
     """The shape world's exact denoisers, the label subsets built once."""
 
@@ -110,7 +91,7 @@ class Models:
 def cycle_edit(models: Models, name, x0, source_colour, target_colour, *, eta, seed, count):
     """Cycle-SDE text edit (eta 1): invert under the source colour, replay under the target colour.
     eta 0: DDIM inversion, then DDIM sampling (the ODE baseline). Same colours: reconstruction."""
-    sigmas = schedule(name, RECOLOUR["steps"], RECOLOUR["t0"])
+    sigmas = reference_sigmas(name, RECOLOUR["steps"], RECOLOUR["t0"])
     source = count(models.prompt(name, colour=source_colour))
     target = source if target_colour == source_colour else count(models.prompt(name, colour=target_colour))
     trajectory = cycle_sde_invert(source, x0, sigmas, PARAMS[name], eta=eta, seed=seed)
@@ -119,7 +100,7 @@ def cycle_edit(models: Models, name, x0, source_colour, target_colour, *, eta, s
 
 def sync_edit(models: Models, name, x0, source_colour, target_colour, *, discretisation, seed, count):
     """sync-SDE recolour: source and target colour on one Brownian path ('ddpm' or, flow only, 'rectified')."""
-    sigmas = schedule(name, RECOLOUR["steps"], RECOLOUR["t0"])
+    sigmas = reference_sigmas(name, RECOLOUR["steps"], RECOLOUR["t0"])
     source = count(models.prompt(name, colour=source_colour))
     target = count(models.prompt(name, colour=target_colour))
     return sync_sde(source, target, x0, sigmas, PARAMS[name], discretisation=discretisation, seed=seed)
@@ -129,7 +110,7 @@ def rf_recolour(models: Models, name, x0, target_colour, *, controlled=True, sto
     """RF-Inversion recolour: invert with the empty prompt (gamma 0.5), edit with the target colour at CFG 3
     pulled toward the source (eta 0.9 on steps [0, 14) of 20); ``controlled=False``: plain ODE inversion and
     sampling (gamma = eta = 0)."""
-    sigmas = schedule(name, RF["steps"], flow_shift=RF["flow_shift"])
+    sigmas = reference_sigmas(name, RF["steps"], flow_shift=RF["flow_shift"])
     param = PARAMS[name]
     unconditional = count(models.unconditional(name))
     edit = count(models.prompt(name, colour=target_colour))
@@ -146,7 +127,7 @@ def cell_point(world: ShapeWorld, scene: Scene) -> tuple[int, int]:
 def drag_move(models: Models, name, x0, source: Scene, target: Scene, *, eta, seed, count):
     """SDE-Drag (eta 1) / ODE-Drag (eta 0) of the shape's cell centre to the target cell's, one sub-drag,
     guided by the scene's shape and colour (CFG 3 at t0, 1 at the last step)."""
-    sigmas = schedule(name, DRAG["steps"], DRAG["t0"])
+    sigmas = reference_sigmas(name, DRAG["steps"], DRAG["t0"])
     guided = count(models.guided(name, shape=source.shape, colour=source.colour))
     settings = DragSettings(eta=eta, subdrag_step=DRAG["subdrag_step"], cfg=DRAG["cfg"])
     pairs = [(cell_point(models.world, source), cell_point(models.world, target))]
@@ -155,7 +136,7 @@ def drag_move(models: Models, name, x0, source: Scene, target: Scene, *, eta, se
 
 def inpaint(models: Models, name, x0, mask, *, eta, seed, count):
     """SDE (eta 1) / ODE (eta 0) inpainting of ``mask`` (1 = fill) with the unconditional model."""
-    sigmas = schedule(name, INPAINT["steps"])
+    sigmas = reference_sigmas(name, INPAINT["steps"])
     return sde_inpaint(count(models.unconditional(name)), x0, sigmas, PARAMS[name], mask, eta=eta, seed=seed)
 
 

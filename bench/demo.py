@@ -19,8 +19,10 @@ from typing import Callable
 
 import torch
 
+from sde_edit.testing.calls import CallCounter
+
 from . import common
-from .common import (DRAG, INPAINT, PARAM_LABELS, RECOLOUR, RF, CallCounter, Case, Models, Progress, Scene,
+from .common import (DRAG, INPAINT, PARAM_LABELS, RECOLOUR, RF, Case, Models, Progress, Scene,
                      ShapeWorld, cell_point, contact_sheet, half_mask, markdown_table, score, to_pil,
                      torch_threads)
 

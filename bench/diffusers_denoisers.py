@@ -6,7 +6,7 @@ guidance runs as one batched forward pass of 2B. Both follow the pack's protocol
 """
 import torch
 
-from sde_edit.samplers.schedules import sd_discrete_sigmas
+from sde_edit.testing.schedules import sd_discrete_sigmas
 
 SD_LOG_SIGMAS = sd_discrete_sigmas().log()  # SD1.x discrete table in ComfyUI sigma units, ascending
 

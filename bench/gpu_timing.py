@@ -18,15 +18,12 @@ from pathlib import Path
 
 import torch
 
-from . import load_pack
-from sde_edit.bench.diffusers_denoisers import FluxDenoiser, UNetDenoiser
+from bench.diffusers_denoisers import FluxDenoiser, UNetDenoiser
 from sde_edit.samplers import EPS, FLOW
 from sde_edit.samplers.sync_sde import sync_sde
 from sde_edit.samplers.sde_drag import DragSettings, sde_drag
 from sde_edit.samplers.rf_inversion import rf_edit, rf_invert
-from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
-
-load_pack()  # the pack as sde_edit (already loaded when imported as sde_edit.bench)
+from sde_edit.testing.schedules import flow_schedule, sd_uniform_schedule
 
 MODELS = {
     "sd15": {"full": dict(sample_size=64, in_channels=4, out_channels=4, block_out_channels=(320, 640, 1280, 1280),

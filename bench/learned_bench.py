@@ -35,7 +35,7 @@ import torch
 from sde_edit.samplers import EPS, FLOW, cycle_sde_invert, cycle_sde_replay
 from sde_edit.samplers.engine import seeded
 from sde_edit.samplers.rf_inversion import rf_edit, rf_invert
-from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
+from sde_edit.testing.schedules import reference_sigmas
 from sde_edit.samplers.sde_drag import DragSettings, copy_and_paste, sde_drag
 from sde_edit.samplers.sde_inpaint import sde_inpaint
 from sde_edit.samplers.sync_sde import sync_sde
@@ -49,17 +49,13 @@ CFGS = (3.0, 7.5)
 PARAMS = {"eps": EPS, "flow": FLOW}
 EDIT = dict(t0=0.7, steps=20)
 RF = dict(steps=20, gamma=0.5, eta=0.9, eta_stop=7)
-DRAG = dict(t0=0.6, steps=16, radius=3, subdrag_step=64.0)
+DRAG = dict(t0=0.6, steps=16, window=3, subdrag_step=64.0)
 DRAG_LENGTHS = (4, 8)
 INPAINT = dict(steps=20)
 KEEP_RADIUS = 2.0
 DRAG_RADIUS = 2.5
 SETTINGS = {"edit": EDIT, "rf_inversion": RF, "drag": DRAG, "drag_lengths": DRAG_LENGTHS, "inpaint": INPAINT,
             "cfgs": CFGS, "keep_radius": KEEP_RADIUS, "drag_radius": DRAG_RADIUS, "case_seed": CASE_SEED}
-
-
-def schedule(kind: str, steps: int, t0: float = 1.0) -> list[float]:
-    return sd_uniform_schedule(steps, t0) if kind == "eps" else flow_schedule(steps, t0)
 
 
 @dataclass
@@ -190,7 +186,7 @@ def cycle(eta: float) -> Callable:
     def run(unet, kind, cfg, x0, cases, denoisers, seed):
         source = prompt(unet, kind, [c.source.label for c in cases], cfg, denoisers)
         target = prompt(unet, kind, [c.target.label for c in cases], cfg, denoisers)
-        trajectory = cycle_sde_invert(source, x0, schedule(kind, EDIT["steps"], EDIT["t0"]), PARAMS[kind],
+        trajectory = cycle_sde_invert(source, x0, reference_sigmas(kind, EDIT["steps"], EDIT["t0"]), PARAMS[kind],
                                       eta=eta, seed=seed)
         return cycle_sde_replay(target, trajectory)
     return run
@@ -200,14 +196,14 @@ def sync(discretisation: str) -> Callable:
     def run(unet, kind, cfg, x0, cases, denoisers, seed):
         source = prompt(unet, kind, [c.source.label for c in cases], cfg, denoisers)
         target = prompt(unet, kind, [c.target.label for c in cases], cfg, denoisers)
-        return sync_sde(source, target, x0, schedule(kind, EDIT["steps"], EDIT["t0"]), PARAMS[kind],
+        return sync_sde(source, target, x0, reference_sigmas(kind, EDIT["steps"], EDIT["t0"]), PARAMS[kind],
                         discretisation=discretisation, seed=seed)
     return run
 
 
 def rf(stochastic: bool) -> Callable:
     def run(unet, kind, cfg, x0, cases, denoisers, seed):
-        sigmas = schedule(kind, RF["steps"])
+        sigmas = reference_sigmas(kind, RF["steps"])
         empty = prompt(unet, kind, [NULL_CLASS] * len(cases), 1.0, denoisers)
         target = prompt(unet, kind, [c.target.label for c in cases], cfg, denoisers)
         inverted = rf_invert(empty, x0, sigmas, PARAMS[kind], gamma=RF["gamma"], seed=seed)
@@ -223,8 +219,8 @@ def drag_pairs(case: Case) -> list:
 
 def drag(eta: float) -> Callable:
     def run(unet, kind, cfg, x0, cases, denoisers, seed):
-        settings = DragSettings(radius=DRAG["radius"], subdrag_step=DRAG["subdrag_step"], cfg=cfg, eta=eta)
-        sigmas = schedule(kind, DRAG["steps"], DRAG["t0"])
+        settings = DragSettings(window=DRAG["window"], subdrag_step=DRAG["subdrag_step"], cfg=cfg, eta=eta)
+        sigmas = reference_sigmas(kind, DRAG["steps"], DRAG["t0"])
         outputs = []
         for index, case in enumerate(cases):  # each case has its own points: one drag each
             denoiser = prompt(unet, kind, [case.target.label], 1.0, denoisers)  # the moved scene's label
@@ -243,7 +239,7 @@ def paste_only(unet, kind, cfg, x0, cases, denoisers, seed):
     """Eq. 12 at the clean image, with the paper's alpha and beta and no noise: the drag with no sampling."""
     generator = seeded(seed)
     settings = DragSettings()
-    return torch.cat([copy_and_paste(x0[i:i + 1], drag_pairs(case), DRAG["radius"], settings.alpha, settings.beta,
+    return torch.cat([copy_and_paste(x0[i:i + 1], drag_pairs(case), DRAG["window"], settings.alpha, settings.beta,
                                      generator, 0.0) for i, case in enumerate(cases)])
 
 
@@ -251,14 +247,14 @@ def inpaint(eta: float) -> Callable:
     def run(unet, kind, cfg, x0, cases, denoisers, seed):
         empty = prompt(unet, kind, [NULL_CLASS] * len(cases), 1.0, denoisers)
         masks = torch.cat([inpaint_mask(case.source) for case in cases])
-        return sde_inpaint(empty, x0, schedule(kind, INPAINT["steps"]), PARAMS[kind], masks, eta=eta, seed=seed)
+        return sde_inpaint(empty, x0, reference_sigmas(kind, INPAINT["steps"]), PARAMS[kind], masks, eta=eta, seed=seed)
     return run
 
 
 def reconstruction(eta: float) -> Callable:
     def run(unet, kind, cfg, x0, cases, denoisers, seed):
         source = prompt(unet, kind, [c.source.label for c in cases], cfg, denoisers)
-        trajectory = cycle_sde_invert(source, x0, schedule(kind, EDIT["steps"], EDIT["t0"]), PARAMS[kind],
+        trajectory = cycle_sde_invert(source, x0, reference_sigmas(kind, EDIT["steps"], EDIT["t0"]), PARAMS[kind],
                                       eta=eta, seed=seed)
         return cycle_sde_replay(source, trajectory)
     return run

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from sde_edit.samplers import EPS, FLOW
-from sde_edit.samplers.schedules import sd_discrete_sigmas
+from sde_edit.testing.schedules import sd_discrete_sigmas
 
 from .learned_world import NULL_CLASS, NUM_CLASSES, SIZE
 

@@ -39,8 +39,10 @@ from typing import Callable
 
 import torch
 
+from sde_edit.testing.calls import CallCounter
+
 from . import common
-from .common import (PARAM_LABELS, SETTINGS, CallCounter, Case, Models, Progress, ShapeWorld, half_mask,
+from .common import (PARAM_LABELS, SETTINGS, Case, Models, Progress, ShapeWorld, half_mask,
                      inpaint_cases, markdown_table, score, torch_threads)
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
@@ -203,9 +205,6 @@ def parse_args(argv=None):
         parser.error("--cases must be at least 1")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
-    if args.jobs > 1 and not __name__.startswith(("bench.", "__main__", "__mp_main__")):
-        parser.error("--jobs above 1 needs `python -m bench.run` from the repository root (its worker processes "
-                     "import bench.run by name)")
     return args
 
 

@@ -20,14 +20,11 @@ from pathlib import Path
 
 import torch
 
-from . import load_pack
+from sde_edit.samplers import EPS, FLOW
+from sde_edit.testing.schedules import flow_schedule, sd_discrete_sigmas, sd_uniform_schedule
 
-load_pack()
-from sde_edit.samplers import EPS, FLOW  # noqa: E402
-from sde_edit.samplers.schedules import flow_schedule, sd_discrete_sigmas, sd_uniform_schedule  # noqa: E402
-
-from .learned_models import WEIGHTS_DIR, LearnedDenoiser, build_unet, save  # noqa: E402
-from .learned_world import (CELLS, COLOURS, NULL_CLASS, SHAPES, SIZE, cell_of, detect,  # noqa: E402
+from .learned_models import WEIGHTS_DIR, LearnedDenoiser, build_unet, save
+from .learned_world import (CELLS, COLOURS, NULL_CLASS, SHAPES, SIZE, cell_of, detect,
                             label_of, random_scene, render)
 
 BATCH = 64

@@ -21,9 +21,6 @@ from pathlib import Path
 
 import torch
 
-from . import load_pack
-
-load_pack()
 ROOT = Path(__file__).resolve().parents[1]
 LATENT = (1, 16, 21, 60, 104)  # Wan 2.1 VAE: 480 x 832 px / 8, (81 - 1) / 4 + 1 frames
 
@@ -66,7 +63,7 @@ def main(argv=None) -> int:
     conditioning = [[torch.randn(1, 8, 4096, generator=generator), {}]]
     sigmas = harness.call_node(custom.BasicScheduler, model=model, scheduler="simple", steps=args.steps,
                                denoise=0.7)[0]
-    counter = harness.CallCounter(model)
+    counter = harness.ModelPassCounter(model)
     counted_guider = harness.call_node(custom.BasicGuider, model=counter.model, conditioning=conditioning)[0]  # CFG 1
 
     def advanced(sampler, the_sigmas=sigmas, the_latent=latent, the_guider=counted_guider):
@@ -77,7 +74,7 @@ def main(argv=None) -> int:
     state = {}
 
     def invert():
-        state["trajectory"] = harness.call_node(cycle_sde.CycleSDEInvert, guider=counted_guider, sigmas=sigmas,
+        state["trajectory"] = harness.call_node(cycle_sde.CycleSDEInvertNode, guider=counted_guider, sigmas=sigmas,
                                                 latent=latent, seed=0, eta=1.0, storage_dtype="float32")[0]
 
     mask = torch.zeros(1, *LATENT[-2:])
@@ -85,16 +82,16 @@ def main(argv=None) -> int:
     runs = [
         ("core euler (KSAMPLER)", lambda: advanced(harness.call_node(custom.KSamplerSelect, sampler_name="euler")[0])),
         ("Cycle-SDE Invert", invert),
-        ("Cycle-SDE replay", lambda: advanced(harness.call_node(cycle_sde.CycleSDESampler,
+        ("Cycle-SDE replay", lambda: advanced(harness.call_node(cycle_sde.CycleSDESamplerNode,
                                                                 trajectory=state["trajectory"])[0])),
         ("sync-SDE (ddpm)", lambda: harness.call_node(
-            sync_sde.SyncSDEEdit, model=counter.model, source=conditioning, target=conditioning, latent=latent,
+            sync_sde.SyncSDEEditNode, model=counter.model, source=conditioning, target=conditioning, latent=latent,
             steps=args.steps + 1, start_step=1, source_cfg=1.0, target_cfg=1.0, scheduler="simple",
             discretisation="ddpm", seed=0)),
         ("SDE inpainting", lambda: advanced(harness.call_node(sde_inpaint.SDEInpaintSamplerNode, eta=1.0, seed=0)[0],
                                             the_latent={**latent, "noise_mask": mask})),
         ("RF-Inversion Edit (forward + reverse)", lambda: harness.call_node(
-            rf_inversion.RFInversionEdit, model=counter.model, target=conditioning, latent=latent, preset="custom",
+            rf_inversion.RFInversionEditNode, model=counter.model, target=conditioning, latent=latent, preset="custom",
             steps=args.steps, start_step=0, gamma=0.5, eta=0.9, eta_start=0, eta_stop=args.steps,
             eta_trend="constant", stochastic=False, cfg=1.0, scheduler="simple", seed=0)),
     ]

@@ -183,7 +183,7 @@ def output_index(node_class, io_type: str) -> int:
     return types.index(io_type)
 
 
-class CallCounter:
+class ModelPassCounter:
     """Counts diffusion-model forward passes (and their batch sizes) through ComfyUI's unet wrapper."""
 
     def __init__(self, model):
@@ -207,8 +207,8 @@ def learned_eps_model(path=None):
     import comfy.model_patcher
     import comfy.supported_models_base
 
-    from sde_edit.bench import learned_models
-    from sde_edit.bench.learned_world import NULL_CLASS
+    from bench import learned_models
+    from bench.learned_world import NULL_CLASS
 
     class PixelLatent(comfy.latent_formats.LatentFormat):
         latent_channels = 3

@@ -1,33 +1,13 @@
 """Test setup, shared fixtures and helpers.
 
-The pack is imported under one package name, ``sde_edit``, wherever the checkout lives: ComfyUI has top-level
-modules ``nodes`` and ``comfy``, so the pack's own ``nodes``/``samplers`` are only ever reached as
-``sde_edit.nodes`` / ``sde_edit.samplers``. Test modules take the helpers below with ``from conftest import ...``.
+pytest puts the repository root on the path (``pythonpath`` in pyproject.toml), so the tests import the pack as
+``sde_edit`` and the benchmarks as ``bench``, plainly. Test modules take the helpers below with
+``from conftest import ...``.
 """
-import importlib.util
 import os
-import sys
-from pathlib import Path
 
 import pytest
 import torch
-
-PACK_ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = "sde_edit"
-
-
-def _import_pack():
-    if PACKAGE in sys.modules:
-        return sys.modules[PACKAGE]
-    spec = importlib.util.spec_from_file_location(PACKAGE, PACK_ROOT / "__init__.py",
-                                                  submodule_search_locations=[str(PACK_ROOT)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[PACKAGE] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_import_pack()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -52,20 +32,6 @@ def max_rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.double() - b.double()).abs().max() / b.double().abs().max())
 
 
-class Counting:
-    """Wraps a denoiser ``(x, sigma)`` or a guided one ``(x, sigma, cfg)``: counts its calls and records the
-    batch size (and CFG scale) of each."""
-
-    def __init__(self, denoiser):
-        self.denoiser, self.calls, self.batches, self.cfgs = denoiser, 0, [], []
-
-    def __call__(self, x, sigma, *cfg):
-        self.calls += 1
-        self.batches.append(x.shape[0])
-        self.cfgs.extend(cfg)
-        return self.denoiser(x, sigma, *cfg)
-
-
 def custom_advanced(guider, sampler, sigmas, latent: dict) -> dict:
     """ComfyUI tier: core SamplerCustomAdvanced with DisableNoise, in-process; returns its output LATENT."""
     import comfy_harness as harness
@@ -86,7 +52,7 @@ def seeded_torch():
 @pytest.fixture(scope="session")
 def mixture():
     """A 4-component Gaussian mixture of [4, 8, 8] latents, with its exact denoiser."""
-    from sde_edit.samplers.analytic import GaussianMixture
+    from sde_edit.testing.analytic import GaussianMixture
     generator = torch.Generator().manual_seed(0)
     return GaussianMixture(torch.randn(4, 4, 8, 8, generator=generator), [0.3, 0.5, 0.2, 0.4])
 
@@ -94,7 +60,7 @@ def mixture():
 @pytest.fixture(scope="session")
 def world():
     """The labelled shape world (32x32, every shape x colour on a 3x3 grid) with its exact denoisers."""
-    from sde_edit.samplers.shape_world import ShapeWorld
+    from sde_edit.testing.shape_world import ShapeWorld
     return ShapeWorld(size=32, grid=3)
 
 

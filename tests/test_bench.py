@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from sde_edit.bench import common, run
-from sde_edit.bench.common import Case, CallCounter, Models, consistent_scenes, foreground, half_mask, score
-from sde_edit.samplers.shape_world import BACKGROUND, COLOURS, Scene
+from bench import common, run
+from sde_edit.testing.calls import CallCounter
+from bench.common import Case, Models, consistent_scenes, foreground, half_mask, score
+from sde_edit.testing.shape_world import BACKGROUND, COLOURS, Scene
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -171,10 +172,3 @@ def test_demo_entry_point_writes_the_contact_sheet(tmp_path):
     table = [line for line in (tmp_path / "demo.md").read_text().splitlines() if line.startswith("|")]
     assert len(table) == 2 + rows and "Cycle-SDE reconstruction" in table[2]
     assert "[demo]" in result.stderr                                   # the progress line
-
-
-def test_learned_jobs_above_one_are_refused_where_workers_cannot_import_the_module(capsys):
-    # imported as sde_edit.bench.run (the tests), spawned workers could not import it: a clear error, no hang
-    with pytest.raises(SystemExit):
-        run.main(["--model", "learned", "--jobs", "2", "--cases", "1"])
-    assert "--jobs above 1 needs `python -m bench.run`" in capsys.readouterr().err

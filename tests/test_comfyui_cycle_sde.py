@@ -45,12 +45,12 @@ def sigmas_for(model, scheduler, steps=6, denoise=0.8):
 
 
 def invert(g, sigmas, latent, seed=7, eta=1.0):
-    return harness.call_node(cycle_sde.CycleSDEInvert, guider=g, sigmas=sigmas, latent=latent, seed=seed,
+    return harness.call_node(cycle_sde.CycleSDEInvertNode, guider=g, sigmas=sigmas, latent=latent, seed=seed,
                              eta=eta, storage_dtype="float32")
 
 
 def replay(g, sigmas, latent, trajectory, start_latent=None):
-    sampler = harness.call_node(cycle_sde.CycleSDESampler, trajectory=trajectory, start_latent=start_latent)[0]
+    sampler = harness.call_node(cycle_sde.CycleSDESamplerNode, trajectory=trajectory, start_latent=start_latent)[0]
     return custom_advanced(g, sampler, sigmas, latent)
 
 
@@ -88,7 +88,7 @@ def test_replay_costs_one_forward_pass_per_step_even_with_cfg(kind, sd_model, fl
     model, source, target, negative, channels, scheduler = family(kind, sd_model, flux_model)
     sigmas = sigmas_for(model, scheduler, steps=5)
     latent = {"samples": torch.randn(1, channels, 8, 8)}
-    counter = harness.CallCounter(model)
+    counter = harness.ModelPassCounter(model)
     trajectory, _ = invert(guider(counter.model, source, negative, 7.5), sigmas, latent)
     assert counter.calls == 5
     counter.calls = 0
@@ -126,11 +126,11 @@ def test_all_in_one_edit(sd_model):
     model, source, target, negative, channels, scheduler = family("sd", sd_model, None)
     latent = {"samples": torch.randn(2, 4, 8, 8)}
     args = dict(model=model, latent=latent, steps=5, t0=0.7, cfg=6.0, scheduler="normal", seed=1, eta=1.0)
-    same, trajectory = harness.call_node(cycle_sde.CycleSDEEdit, source=source, target=source, **args)
+    same, trajectory = harness.call_node(cycle_sde.CycleSDEEditNode, source=source, target=source, **args)
     assert rel_err(same["samples"], latent["samples"]) <= 1e-5
     assert trajectory.steps == 5
-    edited, _ = harness.call_node(cycle_sde.CycleSDEEdit, source=source, target=target, **args)
-    again, _ = harness.call_node(cycle_sde.CycleSDEEdit, source=source, target=target, **args)
+    edited, _ = harness.call_node(cycle_sde.CycleSDEEditNode, source=source, target=target, **args)
+    again, _ = harness.call_node(cycle_sde.CycleSDEEditNode, source=source, target=target, **args)
     assert rel_err(edited["samples"], latent["samples"]) > 1e-2
     assert torch.equal(edited["samples"], again["samples"])
 
@@ -145,7 +145,7 @@ def test_clear_errors(sd_model, flux_model):
     with pytest.raises(InputError, match="latent: shape"):
         replay(guider(model, source, negative, 1.0), sigmas, {"samples": torch.randn(1, 4, 8, 16)}, trajectory)
     with pytest.raises(InputError, match="start_latent: shape"):
-        harness.call_node(cycle_sde.CycleSDESampler, trajectory=trajectory,
+        harness.call_node(cycle_sde.CycleSDESamplerNode, trajectory=trajectory,
                           start_latent={"samples": torch.randn(1, 4, 4, 4)})
     with pytest.raises(InputError, match="sigmas: noise levels must be strictly decreasing"):
         invert(guider(model, source, negative, 1.0), sigmas.flip(0), latent)
@@ -181,7 +181,7 @@ def test_progress_bar_reports_every_step_with_previews(sd_model, monkeypatch):
         return update_absolute(bar, value, total, preview)
 
     monkeypatch.setattr(comfy.utils.ProgressBar, "update_absolute", record)
-    harness.call_node(cycle_sde.CycleSDEEdit, model=model, source=source, target=target,
+    harness.call_node(cycle_sde.CycleSDEEditNode, model=model, source=source, target=target,
                       latent={"samples": torch.randn(1, 4, 8, 8)}, steps=4, t0=0.7, cfg=2.0,
                       scheduler="normal", seed=0, eta=1.0)
     assert updates == [(i, 8) for i in range(1, 9)]

@@ -91,16 +91,16 @@ def sigmas(model, denoise=0.7):
 
 
 def run_cycle_sde(family, model, latent):
-    trajectory = harness.call_node(cycle_sde.CycleSDEInvert, guider=guider(family, model), sigmas=sigmas(model),
+    trajectory = harness.call_node(cycle_sde.CycleSDEInvertNode, guider=guider(family, model), sigmas=sigmas(model),
                                    latent={"samples": latent}, seed=5, eta=1.0, storage_dtype="float32")[0]
-    sampler = harness.call_node(cycle_sde.CycleSDESampler, trajectory=trajectory)[0]
+    sampler = harness.call_node(cycle_sde.CycleSDESamplerNode, trajectory=trajectory)[0]
     out = custom_advanced(guider(family, model), sampler, sigmas(model), {"samples": latent})["samples"]
     return {"error": rel_err(out, latent), "exact": rel_err(out, latent) <= EXACT}
 
 
 def run_sync_sde(family, model, latent):
     source = family.conditioning(1)
-    out = harness.call_node(sync_sde.SyncSDEEdit, model=model, source=source, target=source,
+    out = harness.call_node(sync_sde.SyncSDEEditNode, model=model, source=source, target=source,
                             latent={"samples": latent}, steps=STEPS + 1, start_step=1, source_cfg=family.cfg,
                             target_cfg=family.cfg, scheduler="simple", discretisation="ddpm", seed=5)[0]["samples"]
     return {"error": rel_err(out, latent), "exact": rel_err(out, latent) <= EXACT}
@@ -120,8 +120,8 @@ def run_rf_inversion(family, model, latent):
     args = dict(model=model, target=family.conditioning(2), latent={"samples": latent}, preset="custom",
                 steps=STEPS, start_step=0, eta_start=0, eta_stop=STEPS, eta_trend="constant", stochastic=False,
                 cfg=family.cfg, scheduler="simple", seed=5)
-    plain = harness.call_node(rf_inversion.RFInversionEdit, gamma=0.0, eta=0.0, **args)[0]["samples"]
-    pulled = harness.call_node(rf_inversion.RFInversionEdit, gamma=0.5, eta=1.0, **args)[0]["samples"]
+    plain = harness.call_node(rf_inversion.RFInversionEditNode, gamma=0.0, eta=0.0, **args)[0]["samples"]
+    pulled = harness.call_node(rf_inversion.RFInversionEditNode, gamma=0.5, eta=1.0, **args)[0]["samples"]
     return {"error": rel_err(pulled, latent), "ode_error": rel_err(plain, latent),
             "exact": rel_err(pulled, latent) <= EXACT}
 
@@ -131,7 +131,7 @@ def run_sde_drag(family, model, latent):
     mask = spatial_mask(family, slice(0, width))
     mask[..., family.latent[-2] // 2:, :] = 0.0  # the top half may change
     points = json.dumps({"pairs": [{"source": [12, 12], "target": [36, 20]}]})
-    out = harness.call_node(sde_drag.SDEDrag, model=model, positive=family.conditioning(1),
+    out = harness.call_node(sde_drag.SDEDragNode, model=model, positive=family.conditioning(1),
                             latent={"samples": latent, "noise_mask": mask}, drag_points=points, preset="custom",
                             steps=STEPS, t0=0.6, cfg=max(family.cfg, 1.0), scheduler="simple", alpha=1.1, beta=0.3,
                             window=1, subdrag_step=8.0, seed=5, eta=1.0)[0]["samples"]

@@ -29,14 +29,14 @@ def all_in_one(kind: str, model, latent, **overrides):
     """Run one all-in-one node with small settings; ``overrides`` replace its inputs."""
     cond = harness.sd2_conditioning
     node, inputs = {
-        "cycle": (cycle_sde.CycleSDEEdit, dict(source=cond(0), target=cond(1), steps=3, t0=0.6, cfg=3.0,
+        "cycle": (cycle_sde.CycleSDEEditNode, dict(source=cond(0), target=cond(1), steps=3, t0=0.6, cfg=3.0,
                                                scheduler="normal", seed=0, eta=1.0)),
-        "drag": (sde_drag.SDEDrag, dict(positive=cond(0), drag_points=POINTS, preset="custom", steps=3, t0=0.6,
+        "drag": (sde_drag.SDEDragNode, dict(positive=cond(0), drag_points=POINTS, preset="custom", steps=3, t0=0.6,
                                         cfg=3.0, scheduler="normal", alpha=1.1, beta=0.3, window=2,
                                         subdrag_step=8.0, seed=0, eta=1.0)),
-        "sync": (sync_sde.SyncSDEEdit, dict(source=cond(0), target=cond(1), steps=4, start_step=1, source_cfg=3.0,
+        "sync": (sync_sde.SyncSDEEditNode, dict(source=cond(0), target=cond(1), steps=4, start_step=1, source_cfg=3.0,
                                             target_cfg=3.0, scheduler="normal", discretisation="ddpm", seed=0)),
-        "rf": (rf_inversion.RFInversionEdit, dict(target=cond(1), preset="custom", steps=4, start_step=0, gamma=0.5,
+        "rf": (rf_inversion.RFInversionEditNode, dict(target=cond(1), preset="custom", steps=4, start_step=0, gamma=0.5,
                                                   eta=0.9, eta_start=0, eta_stop=2, eta_trend="constant",
                                                   stochastic=False, cfg=1.0, scheduler="simple", seed=0)),
     }[kind]
@@ -68,7 +68,7 @@ def test_samplers_check_the_latent_against_the_model(sd_model):
         with pytest.raises(InputError, match=r"latent: SD20 models take latents \[B, 4, H, W\]"):
             custom_advanced(guider, sampler, sigmas, wrong)
     with pytest.raises(InputError, match=r"latent: SD20 models take latents \[B, 4, H, W\]"):
-        harness.call_node(cycle_sde.CycleSDEInvert, guider=guider, sigmas=sigmas, latent=wrong, seed=0, eta=1.0,
+        harness.call_node(cycle_sde.CycleSDEInvertNode, guider=guider, sigmas=sigmas, latent=wrong, seed=0, eta=1.0,
                           storage_dtype="float32")
 
 
@@ -141,7 +141,7 @@ def test_composable_nodes_check_their_combo_values(sd_model):
         (lambda: harness.call_node(rf_inversion.RFInversionReverseSamplerNode, source={"samples": torch.randn(1, 4, 8, 8)},
                                    eta=0.5, eta_start=0, eta_stop=3, eta_trend="cosine", stochastic=False, seed=0),
          "eta_trend"),
-        (lambda: harness.call_node(cycle_sde.CycleSDEInvert, guider=cfg_guider(sd_model),
+        (lambda: harness.call_node(cycle_sde.CycleSDEInvertNode, guider=cfg_guider(sd_model),
                                    sigmas=adapter.schedule(sd_model, "normal", 3, 0.6),
                                    latent={"samples": torch.randn(1, 4, 8, 8)}, seed=0, eta=1.0, storage_dtype="int8"),
          "storage_dtype"),

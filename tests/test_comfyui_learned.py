@@ -21,7 +21,7 @@ if os.environ.get("COMFYUI_ROOT"):
     import comfy_harness as harness
 
     harness.import_comfyui()
-    from sde_edit.bench import learned_bench, learned_world
+    from bench import learned_bench, learned_world
     from sde_edit.nodes import cycle_sde, sde_drag
 
 CASES = 8
@@ -40,10 +40,10 @@ def test_cycle_sde_edit_reconstructs_and_recolours_held_out_scenes(model, capsys
         one = {"samples": latent["samples"][index:index + 1]}
         args = dict(model=model, latent=one, steps=20, t0=0.7, cfg=3.0, scheduler="normal", seed=index, eta=1.0,
                     source=harness.learned_conditioning(case.source.label))
-        same = harness.call_node(cycle_sde.CycleSDEEdit, target=harness.learned_conditioning(case.source.label),
+        same = harness.call_node(cycle_sde.CycleSDEEditNode, target=harness.learned_conditioning(case.source.label),
                                  **args)[0]["samples"]
         assert rel_err(same, one["samples"]) <= 1e-5
-        edited = harness.call_node(cycle_sde.CycleSDEEdit, target=harness.learned_conditioning(case.target.label),
+        edited = harness.call_node(cycle_sde.CycleSDEEditNode, target=harness.learned_conditioning(case.target.label),
                                    **args)[0]["samples"][0]
         results.append(learned_bench.attribute_edit_success(edited, case))
         assert learned_world.detect(edited).found
@@ -59,7 +59,7 @@ def test_sde_drag_moves_held_out_scenes(model, capsys):
         points = json.dumps({"pairs": [{"source": [sx, sy], "target": [tx, ty]}]})
         image = learned_world.render(case.source)[None]
         moved_label = harness.learned_conditioning(case.target.label)  # a label names the cell: the moved scene's
-        out = harness.call_node(sde_drag.SDEDrag, model=model, positive=moved_label,
+        out = harness.call_node(sde_drag.SDEDragNode, model=model, positive=moved_label,
                                 latent={"samples": image}, drag_points=points, preset="custom", steps=16, t0=0.6,
                                 cfg=3.0, scheduler="normal", alpha=1.1, beta=0.3, window=3, subdrag_step=64.0,
                                 seed=index, eta=1.0, vae_downscale=1)[0]["samples"][0]

@@ -90,14 +90,14 @@ def test_cycle_sde_on_a_noise_scaled_model_is_exact_and_noises_as_comfyui_does(n
     guider = harness.call_node(custom.BasicGuider, model=model, conditioning=harness.flux_conditioning(0))[0]
     latent = {"samples": torch.randn(1, 16, 8, 8, generator=torch.Generator().manual_seed(0))}
     sigmas = harness.call_node(custom.BasicScheduler, model=model, scheduler="simple", steps=6, denoise=0.8)[0]
-    trajectory, noisy = harness.call_node(cycle_sde.CycleSDEInvert, guider=guider, sigmas=sigmas, latent=latent,
+    trajectory, noisy = harness.call_node(cycle_sde.CycleSDEInvertNode, guider=guider, sigmas=sigmas, latent=latent,
                                           seed=4, eta=1.0, storage_dtype="float32")
-    out = custom_advanced(guider, harness.call_node(cycle_sde.CycleSDESampler, trajectory=trajectory)[0], sigmas,
+    out = custom_advanced(guider, harness.call_node(cycle_sde.CycleSDESamplerNode, trajectory=trajectory)[0], sigmas,
                           latent)["samples"]
     assert rel_err(out, latent["samples"]) <= 1e-5
     # One forward step 0 -> sigma of the seeded chain, against ComfyUI's own noise_scaling with that noise.
     sigma = sigmas[:1].clone()
-    _, one_step = harness.call_node(cycle_sde.CycleSDEInvert, guider=guider, sigmas=torch.cat([sigma, sigma * 0]),
+    _, one_step = harness.call_node(cycle_sde.CycleSDEInvertNode, guider=guider, sigmas=torch.cat([sigma, sigma * 0]),
                                     latent=latent, seed=4, eta=1.0, storage_dtype="float32")
     base = model.model
     x0 = base.process_latent_in(latent["samples"])

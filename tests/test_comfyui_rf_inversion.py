@@ -68,13 +68,13 @@ def test_all_in_one_with_presets(kind, flux_model, sd_model):
                 eta_stop=3, eta_trend="constant", stochastic=False, cfg=1.0 if kind == "flux" else 3.0,
                 scheduler="simple", seed=0)
     for preset in ["custom", "glasses", "stroke-to-image"]:
-        edited, noise = harness.call_node(rf_inversion.RFInversionEdit, preset=preset, **args)
+        edited, noise = harness.call_node(rf_inversion.RFInversionEditNode, preset=preset, **args)
         assert edited["samples"].shape == latent["samples"].shape and torch.isfinite(edited["samples"]).all()
         assert torch.isfinite(noise["samples"]).all()
     whole = dict(args, eta=1.0, eta_stop=8)
-    edited, _ = harness.call_node(rf_inversion.RFInversionEdit, preset="custom", **whole)
+    edited, _ = harness.call_node(rf_inversion.RFInversionEditNode, preset="custom", **whole)
     assert rel_err(edited["samples"], latent["samples"]) <= 1e-5
-    stochastic, _ = harness.call_node(rf_inversion.RFInversionEdit, preset="custom", **dict(args, stochastic=True))
+    stochastic, _ = harness.call_node(rf_inversion.RFInversionEditNode, preset="custom", **dict(args, stochastic=True))
     assert torch.isfinite(stochastic["samples"]).all()
 
 
@@ -84,13 +84,13 @@ def test_errors(sd_model):
                 scheduler="simple", seed=0)
     with pytest.raises(InputError, match=r"eta_stop: the eta window \[0, 3\) has no step with eta > 0 at or after "
                                          r"start_step 4"):
-        harness.call_node(rf_inversion.RFInversionEdit, start_step=4, eta_start=0, eta_stop=3, **args)
+        harness.call_node(rf_inversion.RFInversionEditNode, start_step=4, eta_start=0, eta_stop=3, **args)
     # with eta = 0 the window does not matter, wherever it lies
-    edited, _ = harness.call_node(rf_inversion.RFInversionEdit, start_step=4, eta_start=0, eta_stop=3,
+    edited, _ = harness.call_node(rf_inversion.RFInversionEditNode, start_step=4, eta_start=0, eta_stop=3,
                                   **dict(args, eta=0.0))
     assert torch.isfinite(edited["samples"]).all()
     with pytest.raises(InputError, match="start_step: must lie in"):
-        harness.call_node(rf_inversion.RFInversionEdit, start_step=8, eta_start=0, eta_stop=3, **args)
+        harness.call_node(rf_inversion.RFInversionEditNode, start_step=8, eta_start=0, eta_stop=3, **args)
 
 
 def test_all_in_one_counts_the_eta_window_in_steps_of_the_whole_schedule(sd_model, monkeypatch):
@@ -107,7 +107,7 @@ def test_all_in_one_counts_the_eta_window_in_steps_of_the_whole_schedule(sd_mode
         return original(*args, callback=report, **kwargs)
 
     monkeypatch.setattr(rf_inversion, "rf_edit", recording)
-    harness.call_node(rf_inversion.RFInversionEdit, model=sd_model, target=harness.sd2_conditioning(1),
+    harness.call_node(rf_inversion.RFInversionEditNode, model=sd_model, target=harness.sd2_conditioning(1),
                       latent={"samples": torch.randn(1, 4, 8, 8)}, preset="custom", steps=8, start_step=3, gamma=0.5,
                       eta=0.9, eta_start=0, eta_stop=8, eta_trend="linear_decrease", stochastic=False, cfg=1.0,
                       scheduler="simple", seed=0)
@@ -127,7 +127,7 @@ def test_noise_mask_keeps_the_source_outside(flux_model, composable):
         assert "noise_mask" in inverted  # SamplerCustomAdvanced carries the mask on to the reverse pass
         edited = run(flux_guider(flux_model, 1), reverse_sampler(latent, eta=0.5, stop=3), sigmas, inverted)
     else:
-        edited = harness.call_node(rf_inversion.RFInversionEdit, model=flux_model, target=harness.flux_conditioning(1),
+        edited = harness.call_node(rf_inversion.RFInversionEditNode, model=flux_model, target=harness.flux_conditioning(1),
                                    latent=latent, preset="custom", steps=6, start_step=0, gamma=0.5, eta=0.5,
                                    eta_start=0, eta_stop=3, eta_trend="constant", stochastic=False, cfg=1.0,
                                    scheduler="simple", seed=0)[0]["samples"]

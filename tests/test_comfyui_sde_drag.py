@@ -30,7 +30,7 @@ def drag(model, latent, points=POINTS, **overrides):
                   preset="custom", steps=4, t0=0.6, cfg=3.0, scheduler="normal", alpha=1.1, beta=0.3, window=2,
                   subdrag_step=2.0, seed=0, eta=1.0)
     inputs.update(overrides)
-    return harness.call_node(sde_drag.SDEDrag, **inputs)[0]
+    return harness.call_node(sde_drag.SDEDragNode, **inputs)[0]
 
 
 def test_drag_runs_masks_exactly_and_is_deterministic(sd_model):
@@ -109,7 +109,7 @@ def test_the_image_reaches_the_editor_before_the_empty_pairs_error(sd_model, mon
     queue with no pairs fills the editor; then it refuses, saying so."""
     sent = []
     monkeypatch.setattr(sde_drag.adapter, "send_to_client", lambda event, data: sent.append((event, data)))
-    monkeypatch.setattr(sde_drag.SDEDrag, "hidden", io.HiddenHolder.from_dict({io.Hidden.unique_id: "7"}))
+    monkeypatch.setattr(sde_drag.SDEDragNode, "hidden", io.HiddenHolder.from_dict({io.Hidden.unique_id: "7"}))
     image = torch.rand(2, 64, 64, 3, generator=torch.Generator().manual_seed(5))
     mask = torch.zeros(2, 64, 64)
     mask[0, :, :20] = 1.0
@@ -134,8 +134,8 @@ def test_the_image_reaches_the_editor_before_the_empty_pairs_error(sd_model, mon
 def test_a_run_publishes_the_image_once_for_the_editor_and_its_ui_output(sd_model, monkeypatch):
     sent = []
     monkeypatch.setattr(sde_drag.adapter, "send_to_client", lambda event, data: sent.append(data))
-    monkeypatch.setattr(sde_drag.SDEDrag, "hidden", io.HiddenHolder.from_dict({io.Hidden.unique_id: "3"}))
-    output = sde_drag.SDEDrag.execute(model=sd_model, positive=harness.sd2_conditioning(0),
+    monkeypatch.setattr(sde_drag.SDEDragNode, "hidden", io.HiddenHolder.from_dict({io.Hidden.unique_id: "3"}))
+    output = sde_drag.SDEDragNode.execute(model=sd_model, positive=harness.sd2_conditioning(0),
                                       latent={"samples": torch.randn(1, 4, 8, 8)}, drag_points=POINTS,
                                       preset="custom", steps=2, t0=0.6, cfg=3.0, scheduler="normal", alpha=1.1,
                                       beta=0.3, window=2, subdrag_step=8.0, seed=0, eta=1.0,
@@ -145,7 +145,7 @@ def test_a_run_publishes_the_image_once_for_the_editor_and_its_ui_output(sd_mode
 
 
 def test_one_batched_forward_per_step_and_subdrag(sd_model):
-    counter = harness.CallCounter(sd_model)
+    counter = harness.ModelPassCounter(sd_model)
     latent = {"samples": torch.randn(1, 4, 8, 8)}
     # Move (20, 20) -> (44, 28) px = cells (2, 2) -> (5, 3): 3.16 cells, step 2 -> 2 sub-drags.
     drag(counter.model, latent)
@@ -210,7 +210,7 @@ def test_images_off_the_multiple_of_8_are_cropped_as_vae_encode_does(sd_model):
 
 
 def test_preview_of_the_source_image_for_the_editor(sd_model):
-    output = sde_drag.SDEDrag.execute(model=sd_model, positive=harness.sd2_conditioning(0),
+    output = sde_drag.SDEDragNode.execute(model=sd_model, positive=harness.sd2_conditioning(0),
                                       latent={"samples": torch.randn(1, 4, 8, 8)}, drag_points=POINTS,
                                       preset="custom", steps=2, t0=0.6, cfg=3.0, scheduler="normal", alpha=1.1,
                                       beta=0.3, window=2, subdrag_step=8.0, seed=0, eta=1.0,
@@ -240,7 +240,7 @@ def test_lora_schedule_follows_the_cosine_ramp_in_every_subdrag(sd_model):
 
     model = sd_model.clone()
     model.set_model_unet_function_wrapper(read_strength)
-    positive = harness.call_node(sde_drag.SDEDragLoraSchedule, positive=harness.sd2_conditioning(0), lora=lora,
+    positive = harness.call_node(sde_drag.SDEDragLoraScheduleNode, positive=harness.sd2_conditioning(0), lora=lora,
                                  t0=0.6, strength_at_t0=0.5, keyframes=10)[0]
     steps = 6
     drag(model, {"samples": torch.randn(1, 4, 8, 8)}, positive=positive, steps=steps, t0=0.6)  # 2 sub-drags
@@ -265,7 +265,7 @@ def test_core_train_lora_feeds_the_schedule(sd_model):
         outputs = harness.call_node_with_defaults(nodes_train.TrainLoraNode, **inputs)
     lora = outputs[harness.output_index(nodes_train.TrainLoraNode, "LORA_MODEL")]
     assert any(key.endswith("lora_up.weight") for key in lora)
-    positive = harness.call_node(sde_drag.SDEDragLoraSchedule, positive=harness.sd2_conditioning(0), lora=lora,
+    positive = harness.call_node(sde_drag.SDEDragLoraScheduleNode, positive=harness.sd2_conditioning(0), lora=lora,
                                  t0=0.6, strength_at_t0=0.5, keyframes=10)[0]
     with_lora = drag(sd_model, latent, positive=positive)["samples"]
     without = drag(sd_model, latent)["samples"]

@@ -46,7 +46,7 @@ def test_flux_same_prompt_is_exact_and_edits_differ(discretisation):
 
 
 def test_two_forward_passes_per_step_and_true_cfg_negative_takes_effect(sd_model):
-    counter = harness.CallCounter(sd_model)
+    counter = harness.ModelPassCounter(sd_model)
     sigmas = split_sigmas(sd_model, "normal", 6, 2)
     latent = {"samples": torch.randn(1, 4, 8, 8)}
     sampler = harness.call_node(sync_sde.SyncSDESamplerNode, discretisation="ddpm", seed=0)[0]
@@ -79,14 +79,14 @@ def test_all_in_one_with_mask(sd_model):
     args = dict(model=sd_model, source=harness.sd2_conditioning(0), latent={"samples": samples, "noise_mask": mask},
                 steps=6, start_step=2, source_cfg=4.0, target_cfg=4.0, scheduler="normal", discretisation="ddpm",
                 seed=1)
-    same = harness.call_node(sync_sde.SyncSDEEdit, target=harness.sd2_conditioning(0), **args)[0]["samples"]
+    same = harness.call_node(sync_sde.SyncSDEEditNode, target=harness.sd2_conditioning(0), **args)[0]["samples"]
     assert rel_err(same, samples) <= 1e-5
-    edited = harness.call_node(sync_sde.SyncSDEEdit, target=harness.sd2_conditioning(1), **args)[0]["samples"]
+    edited = harness.call_node(sync_sde.SyncSDEEditNode, target=harness.sd2_conditioning(1), **args)[0]["samples"]
     outside = (mask == 0).expand_as(samples[0])[None]
     assert rel_err(edited[outside], samples[outside]) <= 1e-5
     assert rel_err(edited[~outside], samples[~outside]) > 1e-3
     with pytest.raises(InputError, match=r"start_step: must lie in \[0, 5\]"):
-        harness.call_node(sync_sde.SyncSDEEdit, target=harness.sd2_conditioning(1), **{**args, "start_step": 6})
+        harness.call_node(sync_sde.SyncSDEEditNode, target=harness.sd2_conditioning(1), **{**args, "start_step": 6})
 
 
 @pytest.mark.parametrize("eta", [1.0, 0.0])

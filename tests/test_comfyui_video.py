@@ -78,15 +78,15 @@ def sigmas(model, steps=STEPS, denoise=0.7):
 
 
 def cycle_sde_edit(family, model, latent, mask):
-    trajectory = harness.call_node(cycle_sde.CycleSDEInvert, guider=guider(family, model, 1), sigmas=sigmas(model),
+    trajectory = harness.call_node(cycle_sde.CycleSDEInvertNode, guider=guider(family, model, 1), sigmas=sigmas(model),
                                    latent={"samples": latent}, seed=5, eta=1.0, storage_dtype="float32")[0]
-    replay = harness.call_node(cycle_sde.CycleSDESampler, trajectory=trajectory)[0]
+    replay = harness.call_node(cycle_sde.CycleSDESamplerNode, trajectory=trajectory)[0]
     return custom_advanced(guider(family, model, 2), replay, sigmas(model),
                            {"samples": latent, "noise_mask": mask})["samples"]
 
 
 def sync_sde_edit(family, model, latent, mask):
-    return harness.call_node(sync_sde.SyncSDEEdit, model=model, source=family.conditioning(1),
+    return harness.call_node(sync_sde.SyncSDEEditNode, model=model, source=family.conditioning(1),
                              target=family.conditioning(2), latent={"samples": latent, "noise_mask": mask},
                              steps=STEPS + 1, start_step=1, source_cfg=family.cfg, target_cfg=family.cfg,
                              scheduler="simple", discretisation="ddpm", seed=5)[0]["samples"]
@@ -99,7 +99,7 @@ def inpaint(family, model, latent, mask):
 
 
 def rf_inversion_edit(family, model, latent, mask):
-    return harness.call_node(rf_inversion.RFInversionEdit, model=model, target=family.conditioning(2),
+    return harness.call_node(rf_inversion.RFInversionEditNode, model=model, target=family.conditioning(2),
                              latent={"samples": latent, "noise_mask": mask}, preset="custom", steps=STEPS,
                              start_step=0, gamma=0.5, eta=0.5, eta_start=0, eta_stop=2, eta_trend="constant",
                              stochastic=False, cfg=family.cfg, scheduler="simple", seed=5)[0]["samples"]
@@ -133,7 +133,7 @@ def test_a_drag_moves_every_frame_and_a_mask_per_frame_is_their_union(name, mode
     mask[0, : height // 2, : width // 2] = 1.0  # painted on two frames, in two places
     mask[-1, : height // 2, width // 2:] = 1.0
     points = json.dumps({"pairs": [{"source": [12, 12], "target": [36, 20]}]})
-    out = harness.call_node(sde_drag.SDEDrag, model=model, positive=family.conditioning(1),
+    out = harness.call_node(sde_drag.SDEDragNode, model=model, positive=family.conditioning(1),
                             latent={"samples": latent}, drag_points=points, preset="custom", steps=STEPS, t0=0.6,
                             cfg=family.cfg, scheduler="simple", alpha=1.1, beta=0.3, window=1, subdrag_step=8.0,
                             seed=5, eta=1.0, mask=mask)[0]["samples"]
@@ -149,7 +149,7 @@ def test_a_drag_moves_every_frame_and_a_mask_per_frame_is_their_union(name, mode
 def test_model_calls_per_step_are_those_of_an_image(name, models):
     """Counted through ComfyUI's unet wrapper: a CFG pair is one batched pass, as for images."""
     family, model = models(name)
-    counter = harness.CallCounter(model)
+    counter = harness.ModelPassCounter(model)
     latent, mask = video_latent(family), torch.ones(1, *family.latent[-2:])
     calls = {}
     for method, (edit, _) in EDITS.items():
@@ -159,7 +159,7 @@ def test_model_calls_per_step_are_those_of_an_image(name, models):
     assert calls == {method: expected for method, (_, expected) in EDITS.items()}
     counter.calls, counter.batches = 0, []
     points = json.dumps({"pairs": [{"source": [12, 12], "target": [36, 20]}]})
-    harness.call_node(sde_drag.SDEDrag, model=counter.model, positive=family.conditioning(1),
+    harness.call_node(sde_drag.SDEDragNode, model=counter.model, positive=family.conditioning(1),
                       latent={"samples": latent}, drag_points=points, preset="custom", steps=STEPS, t0=0.6,
                       cfg=family.cfg, scheduler="simple", alpha=1.1, beta=0.3, window=1, subdrag_step=8.0, seed=5,
                       eta=1.0)
@@ -173,7 +173,7 @@ def test_plain_rf_inversion_error_at_two_step_counts(name, models, capsys):
     latent = video_latent(family)
     errors = {}
     for steps in (4, 12):
-        out = harness.call_node(rf_inversion.RFInversionEdit, model=model, target=family.conditioning(2),
+        out = harness.call_node(rf_inversion.RFInversionEditNode, model=model, target=family.conditioning(2),
                                 latent={"samples": latent}, preset="custom", steps=steps, start_step=0, gamma=0.0,
                                 eta=0.0, eta_start=0, eta_stop=steps, eta_trend="constant", stochastic=False,
                                 cfg=family.cfg, scheduler="simple", seed=5)[0]["samples"]
@@ -191,10 +191,10 @@ def test_a_half_precision_trajectory_of_a_video(name, models, storage):
     exact when the inversion also ran in that precision, which the core tier checks)."""
     family, model = models(name)
     latent = video_latent(family)
-    trajectory = harness.call_node(cycle_sde.CycleSDEInvert, guider=guider(family, model, 1), sigmas=sigmas(model),
+    trajectory = harness.call_node(cycle_sde.CycleSDEInvertNode, guider=guider(family, model, 1), sigmas=sigmas(model),
                                    latent={"samples": latent}, seed=5, eta=1.0, storage_dtype=storage)[0]
     assert trajectory.states.dtype == getattr(torch, storage)
-    replay = harness.call_node(cycle_sde.CycleSDESampler, trajectory=trajectory)[0]
+    replay = harness.call_node(cycle_sde.CycleSDESamplerNode, trajectory=trajectory)[0]
     out = custom_advanced(guider(family, model, 1), replay, sigmas(model), {"samples": latent})["samples"]
     assert rel_err(out, latent) < {"float16": 5e-3, "bfloat16": 4e-2}[storage]
 
@@ -206,7 +206,7 @@ def test_the_point_editor_gets_the_first_frame_of_a_video(name, models):
     frames, height, width = family.latent[1:]
     video = torch.rand(4 * (frames - 1) + 1, 8 * height, 8 * width, 3)  # the frames a Wan VAE encodes to T
     points = json.dumps({"pairs": [{"source": [12, 12], "target": [36, 20]}]})
-    output = sde_drag.SDEDrag.execute(model=model, positive=family.conditioning(1),
+    output = sde_drag.SDEDragNode.execute(model=model, positive=family.conditioning(1),
                                       latent={"samples": video_latent(family)}, drag_points=points, preset="custom",
                                       steps=2, t0=0.6, cfg=family.cfg, scheduler="simple", alpha=1.1, beta=0.3,
                                       window=1, subdrag_step=8.0, seed=0, eta=1.0, image=video)

@@ -4,12 +4,13 @@ import math
 import pytest
 import torch
 
-from conftest import Counting, rel_err
+from conftest import rel_err
 from sde_edit.samplers import EPS, FLOW, InputError, cycle_sde_invert, cycle_sde_replay
-from sde_edit.samplers.analytic import cfg_denoiser, gaussian
+from sde_edit.testing.calls import CallCounter
+from sde_edit.testing.analytic import cfg_denoiser, gaussian
 from sde_edit.samplers.noise_levels import flow
-from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
-from sde_edit.samplers.shape_world import ShapeWorld
+from sde_edit.testing.schedules import flow_schedule, sd_uniform_schedule
+from sde_edit.testing.shape_world import ShapeWorld
 
 PARAMS = {"eps": (EPS, sd_uniform_schedule(20)), "flow": (FLOW, flow_schedule(20, shift=3.0)),
           "flow-noise-scale-8": (flow(8.0), flow_schedule(20, shift=3.0))}
@@ -67,13 +68,13 @@ def test_second_edit_costs_one_model_call_per_step(mixture):
     param, sigmas = PARAMS["eps"]
     steps = len(sigmas) - 1
     x0 = torch.randn(1, 4, 8, 8)
-    source = Counting(guided(mixture, param, 1.0, labels=(0,)))
-    trajectory = cycle_sde_invert(source, x0, sigmas, param, seed=0)
-    assert source.calls == steps
+    inversion = CallCounter()
+    trajectory = cycle_sde_invert(inversion(guided(mixture, param, 1.0, labels=(0,))), x0, sigmas, param, seed=0)
+    assert inversion.calls == steps
     for labels in [(1,), (2, 3)]:
-        target = Counting(guided(mixture, param, 1.0, labels=labels))
-        edited = cycle_sde_replay(target, trajectory)
-        assert target.calls == steps
+        edit = CallCounter()
+        edited = cycle_sde_replay(edit(guided(mixture, param, 1.0, labels=labels)), trajectory)
+        assert edit.calls == steps
         assert rel_err(edited, x0) > 1e-2
 
 

@@ -7,7 +7,7 @@ import torch
 from conftest import rel_err
 from sde_edit.samplers import EPS, FLOW, InputError, cycle_sde_invert, cycle_sde_replay, record_forward_chain
 from sde_edit.samplers.noise_levels import Parameterization, flow
-from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
+from sde_edit.testing.schedules import flow_schedule, sd_uniform_schedule
 
 ALGEBRAS = pytest.mark.parametrize("param", [EPS, FLOW, flow(8.0)], ids=["eps", "flow", "flow-noise-scale-8"])
 

@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("diffusers", reason="bench.gpu_timing needs diffusers (requirements-test.txt)")
 
-from sde_edit.bench import gpu_timing  # noqa: E402
+from bench import gpu_timing  # noqa: E402
 
 
 def test_tiny_run_writes_one_row_per_model_size_and_editor(tmp_path):

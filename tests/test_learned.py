@@ -11,13 +11,14 @@ import pytest
 import torch
 
 from conftest import rel_err
-from sde_edit.bench import learned_bench, learned_models, learned_world, run, train
+from bench import learned_bench, learned_models, learned_world, run, train
 from sde_edit.samplers import cycle_sde_invert, cycle_sde_replay
+from sde_edit.testing.schedules import reference_sigmas
 
 
 @pytest.fixture(autouse=True)
 def two_torch_threads():
-    from sde_edit.bench import common
+    from bench import common
     with common.torch_threads(2):
         yield
 
@@ -60,7 +61,7 @@ def test_cycle_sde_is_exact_and_seeded_on_a_learned_model(unets, kind):
     scenes = learned_bench.held_out(4)
     x0 = torch.stack([learned_world.render(s) for s in scenes])
     denoiser = learned_models.LearnedDenoiser(unets[kind], kind, torch.tensor([s.label for s in scenes]), 7.5)
-    sigmas = learned_bench.schedule(kind, 12, 0.7)
+    sigmas = reference_sigmas(kind, 12, 0.7)
     trajectory = cycle_sde_invert(denoiser, x0, sigmas, learned_bench.PARAMS[kind], seed=1)
     assert rel_err(cycle_sde_replay(denoiser, trajectory), x0) <= 1e-5
     again = cycle_sde_invert(denoiser, x0, sigmas, learned_bench.PARAMS[kind], seed=1)
@@ -95,8 +96,8 @@ def test_small_learned_benchmark_runs_every_task_and_is_reproducible(tmp_path, c
             assert row["max_relative_error"] <= 1e-5
     table = (tmp_path / "bench_learned.md").read_text()
     assert table.count("\n|") >= len(rows)
-    again = run.main(["--model", "learned", "--cases", "10", "--tasks", "recolour", "--params", "flow",
-                      "--out", str(tmp_path / "again")])["rows"]
+    again = run.main(["--model", "learned", "--cases", "10", "--tasks", "recolour", "--params", "flow", "--jobs", "2",
+                      "--out", str(tmp_path / "again")])["rows"]  # rows in spawned processes: the same table
     first = [r for r in rows if r["task"] == "recolour" and r["model"] == "flow"]
     strip = [{k: v for k, v in r.items() if k != "seconds_per_edit"} for r in first]
     assert strip == [{k: v for k, v in r.items() if k != "seconds_per_edit"} for r in again]

@@ -19,9 +19,9 @@ FluxTransformer2DModel = diffusers.FluxTransformer2DModel
 UNet2DConditionModel = diffusers.UNet2DConditionModel
 
 from conftest import max_rel_err
-from sde_edit.bench.diffusers_denoisers import FluxDenoiser, UNetDenoiser, pack, sigma_to_timestep, unpack
+from bench.diffusers_denoisers import FluxDenoiser, UNetDenoiser, pack, sigma_to_timestep, unpack
 from sde_edit.samplers import EPS, FLOW, cycle_sde_invert, cycle_sde_replay
-from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule as sd_schedule
+from sde_edit.testing.schedules import flow_schedule, sd_uniform_schedule as sd_schedule
 
 STEPS = 12
 BATCH = 2

@@ -4,11 +4,11 @@ import torch
 
 from conftest import rel_err
 from sde_edit.samplers import EPS, FLOW, InputError
-from sde_edit.samplers.analytic import cfg_denoiser, gaussian
+from sde_edit.testing.analytic import cfg_denoiser, gaussian
 from sde_edit.samplers.engine import ddim_invert
 from sde_edit.samplers.noise_levels import flow
 from sde_edit.samplers.rf_inversion import eta_schedule, rf_edit, rf_invert
-from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
+from sde_edit.testing.schedules import flow_schedule, sd_uniform_schedule
 
 SCHEDULES = {"eps": (EPS, sd_uniform_schedule), "flow": (FLOW, lambda steps: flow_schedule(steps, shift=3.0)),
              "flow-noise-scale-8": (flow(8.0), lambda steps: flow_schedule(steps, shift=3.0))}

@@ -2,13 +2,12 @@
 import pytest
 import torch
 
-from conftest import Counting
 from sde_edit.samplers import EPS, FLOW, InputError
-from sde_edit.samplers.analytic import cfg_denoiser
-from sde_edit.samplers.sde_drag import (DragSettings, cfg_ramp, copy_and_paste, parse_drag_points, parse_editor_mask,
-                                        pixels_to_cells, plan_subdrags, sde_drag)
-from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
-from sde_edit.samplers.shape_world import Scene
+from sde_edit.testing.calls import CallCounter
+from sde_edit.testing.analytic import cfg_denoiser
+from sde_edit.samplers.sde_drag import DragSettings, cfg_ramp, copy_and_paste, plan_subdrags, sde_drag
+from sde_edit.testing.schedules import flow_schedule, sd_uniform_schedule
+from sde_edit.testing.shape_world import Scene
 
 PARAMS = {"eps": (EPS, sd_uniform_schedule(12, 0.6)), "flow": (FLOW, flow_schedule(12, 0.6))}
 
@@ -17,69 +16,6 @@ def class_guided(world, scene, param):
     conditional = world.mixture(shape=scene.shape, colour=scene.colour).denoiser(param)
     unconditional = world.mixture().denoiser(param)
     return lambda x, sigma, cfg: cfg_denoiser(conditional, unconditional, cfg)(x, sigma)
-
-
-def test_parse_drag_points_and_latent_cells():
-    pairs = parse_drag_points('{"pairs": [{"source": [120, 200], "target": [180.5, 7]}]}', 512, 256)
-    assert pairs == [((120.0, 200.0), (180.5, 7.0))]
-    assert pixels_to_cells(pairs, 8) == [((15, 25), (22, 0))]
-    # an image VAE Encode centre-cropped by (left, top) = (1, 3) pixels
-    assert pixels_to_cells([((17, 27), (16, 26))], 8, crop=(1, 3)) == [((2, 3), (1, 2))]
-
-
-@pytest.mark.parametrize("text, message", [
-    ("{pairs: []}", "not valid JSON"),
-    ('[{"source": [1, 2]}]', 'object with a "pairs" list'),
-    ('{"pairs": []}', "no pairs"),
-    ("  ", "empty; expected"),
-    ('{"pairs": [{"source": [1, 2]}]}', r"pair 1 has no \"target\" key \(it has \['source'\]\)"),
-    ('{"pairs": [{"src": [1, 2], "target": [3, 4]}]}', r"pair 1 has no \"source\" key \(it has \['src', 'target'\]\)"),
-    ('{"pairs": [null]}', "pair 1 is not an object"),
-    ('{"pairs": [{"source": [true, 2], "target": [3, 4]}]}', "pair 1 needs a source"),
-    ('{"pairs": [{"source": [1, 2], "target": [1, "a"]}]}', "pair 1 needs a target"),
-    ('{"pairs": [{"source": [1, 2], "target": [3, 4]}, {"source": [600, 2], "target": [3, 4]}]}',
-     r"pair 2 source \(600, 2\) lies outside the 512x256 image"),
-    ('{"pairs": [{"source": [1, 2], "target": [3, 256]}]}', "outside the 512x256 image"),
-])
-def test_bad_drag_points_are_explained(text, message):
-    with pytest.raises(InputError, match=f"drag_points: .*{message}"):
-        parse_drag_points(text, 512, 256)
-
-
-def test_no_pairs_can_be_left_to_the_caller():
-    assert parse_drag_points('{"pairs": []}', 512, 256, allow_empty=True) == []
-    assert parse_drag_points("  ", 512, 256, allow_empty=True) == []
-    with pytest.raises(InputError, match="drag_points: not valid JSON"):
-        parse_drag_points("{pairs", 512, 256, allow_empty=True)
-
-
-def test_editor_mask_decodes_its_runs_exactly():
-    """Runs alternate kept (0) and editable (1) from kept, row-major, at the image's pixel size."""
-    mask = parse_editor_mask('{"size": [4, 2], "runs": [2, 3, 3]}')
-    assert mask.dtype == torch.float32 and mask.shape == (1, 2, 4)
-    assert mask.tolist() == [[[0, 0, 1, 1], [1, 0, 0, 0]]]
-    assert parse_editor_mask('{"size": [3, 1], "runs": [0, 1, 2]}').tolist() == [[[1, 0, 0]]]  # starts editable
-    assert parse_editor_mask('{"size": [2, 2], "runs": [0, 4]}').tolist() == [[[1, 1], [1, 1]]]
-    assert parse_editor_mask("") is None and parse_editor_mask("  ") is None  # no mask
-
-
-@pytest.mark.parametrize("text, message", [
-    ("{size", "not valid JSON"),
-    ("[1, 2]", r'expected an object \{"size": \[width, height\], "runs": \[r0, r1, \.\.\.\]\}, got list'),
-    ('{"size": [2, 2]}', r"expected an object .*, got \['size'\]"),
-    ('{"size": [2], "runs": [4]}', r"size must be \[width, height\], two whole numbers from 1 to 16384, got \[2\]"),
-    ('{"size": [0, 2], "runs": [0]}', "size must be"),
-    ('{"size": [2.0, 2], "runs": [4]}', "size must be"),
-    ('{"size": [true, 2], "runs": [2]}', "size must be"),
-    ('{"size": [16385, 1], "runs": [16385]}', "size must be"),
-    ('{"size": [2, 2], "runs": "4"}', "runs must be a list of whole numbers >= 0"),
-    ('{"size": [2, 2], "runs": [2, -1, 3]}', "runs must be"),
-    ('{"size": [2, 2], "runs": [1.5, 2.5]}', "runs must be"),
-    ('{"size": [2, 2], "runs": [1, 2]}', "the runs cover 3 pixels, but its size 2x2 has 4"),
-])
-def test_bad_editor_masks_are_explained(text, message):
-    with pytest.raises(InputError, match=f"^editor_mask: {message}"):
-        parse_editor_mask(text)
 
 
 def test_subdrag_plan_follows_the_paper():
@@ -97,7 +33,7 @@ def test_subdrag_plan_follows_the_paper():
 def test_copy_and_paste_windows():
     x = torch.arange(2 * 16 * 16, dtype=torch.float32).view(1, 2, 16, 16)
     generator = torch.Generator().manual_seed(0)
-    out = copy_and_paste(x, [((3, 4), (10, 12))], radius=5, alpha=1.1, beta=0.3, generator=generator)
+    out = copy_and_paste(x, [((3, 4), (10, 12))], window=5, alpha=1.1, beta=0.3, generator=generator)
     # Clipped window: left = min(5, 3, 10) = 3, right = min(5, 12, 5) = 5, up = min(5, 4, 12) = 4,
     # down = min(5, 11, 3) = 3 -> rows [y-4, y+3), cols [x-3, x+5).
     assert torch.equal(out[..., 8:15, 7:15], 1.1 * x[..., 0:7, 0:8])
@@ -118,9 +54,9 @@ def test_cfg_ramp_rises_to_cfg_at_t0():
 def test_one_batched_call_per_step_and_subdrag(world, name):
     param, sigmas = PARAMS[name]
     scene = Scene("circle", "red", 1, 1)
-    counter = Counting(class_guided(world, scene, param))
+    counter = CallCounter()
     steps = len(sigmas) - 1
-    sde_drag(counter, world.image(scene)[None].float(), sigmas, param, [((15, 15), (15, 9)), ((15, 15), (21, 15))],
+    sde_drag(counter(class_guided(world, scene, param)), world.image(scene)[None].float(), sigmas, param, [((15, 15), (15, 9)), ((15, 15), (21, 15))],
              settings=DragSettings(subdrag_step=2.0), seed=0)
     subdrags = 3
     assert counter.calls == subdrags * steps
@@ -208,7 +144,7 @@ def test_paste_noise_has_the_scale_of_the_noisy_state(name, t0):
 
     x0 = torch.randn(1, 4, 64, 64)
     sde_drag(guided, x0, [t0, 0.0], param, [((12, 32), (52, 32))],
-             settings=DragSettings(beta=0.0, radius=8, subdrag_step=64), seed=1)
+             settings=DragSettings(beta=0.0, window=8, subdrag_step=64), seed=1)
     handle_window = seen[0][..., 24:40, 4:20]
     expected = param.vp_scale(t0)
     assert expected == pytest.approx({"eps": (1 + t0**2) ** 0.5, "flow": ((1 - t0)**2 + t0**2) ** 0.5}[name])
@@ -243,8 +179,8 @@ def test_subdrags_share_one_generator():
 @pytest.mark.parametrize("field, value, message", [
     ("alpha", 0.0, "alpha: must be a positive number"),
     ("subdrag_step", 0.0, "subdrag_step: must be a positive number"),
-    ("radius", 0, "window: must be a whole number"),
-    ("radius", 2.5, "window: must be a whole number"),
+    ("window", 0, "window: must be a whole number"),
+    ("window", 2.5, "window: must be a whole number"),
     ("beta", 1.5, r"beta: must lie in \[0, 1\]"),
     ("eta", 2.0, r"eta: must lie in \[0, 1\]"),
     ("cfg", float("nan"), "cfg: must be a number >= 0"),

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sde_edit.samplers import EPS, FLOW, InputError
-from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
+from sde_edit.testing.schedules import flow_schedule, sd_uniform_schedule
 from sde_edit.samplers.sde_inpaint import sde_inpaint
 
 

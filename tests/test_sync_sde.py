@@ -2,11 +2,11 @@
 import pytest
 import torch
 
-from conftest import Counting
 from sde_edit.samplers import EPS, FLOW, InputError, cycle_sde_invert, cycle_sde_replay
-from sde_edit.samplers.analytic import cfg_denoiser
+from sde_edit.testing.calls import CallCounter
+from sde_edit.testing.analytic import cfg_denoiser
 from sde_edit.samplers.noise_levels import flow
-from sde_edit.samplers.schedules import flow_schedule, sd_uniform_schedule
+from sde_edit.testing.schedules import flow_schedule, sd_uniform_schedule
 from sde_edit.samplers.sync_sde import sync_sde
 
 PARAMS = {"eps": (EPS, sd_uniform_schedule(20, 0.7)), "flow": (FLOW, flow_schedule(20, 0.7)),
@@ -46,18 +46,19 @@ def test_ddpm_sync_sde_is_cycle_sde_with_source_noise(mixture, name):
     """sync-SDE's DDPM discretisation and Cycle-SDE (invert under the source, replay under the target)
     are the same coupling: identical results for the same seed, at 2 vs 1 + 1 calls per step."""
     param, sigmas = PARAMS[name]
-    source = Counting(mixture.subset(torch.tensor([True, True, False, False])).denoiser(param))
-    target = Counting(mixture.subset(torch.tensor([False, False, True, True])).denoiser(param))
+    source_calls, target_calls = CallCounter(), CallCounter()
+    source = source_calls(mixture.subset(torch.tensor([True, True, False, False])).denoiser(param))
+    target = target_calls(mixture.subset(torch.tensor([False, False, True, True])).denoiser(param))
     x0 = torch.randn(1, 4, 8, 8)
     synced = sync_sde(source, target, x0, sigmas, param, seed=5)
     steps = len(sigmas) - 1
-    assert (source.calls, target.calls) == (steps, steps)
+    assert (source_calls.calls, target_calls.calls) == (steps, steps)
     trajectory = cycle_sde_invert(source, x0, sigmas, param, seed=5)
     replayed = cycle_sde_replay(target, trajectory)
     assert torch.allclose(synced, replayed, atol=1e-6, rtol=1e-6)
-    target.calls = 0
+    target_calls.calls = 0
     cycle_sde_replay(target, trajectory)  # a reused source trajectory: one call per step
-    assert target.calls == steps
+    assert target_calls.calls == steps
 
 
 def recolour_rate(world, param, sigmas, method, cases):

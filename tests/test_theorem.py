@@ -7,31 +7,14 @@ have margins over what was measured with 20k particles / 200 steps (seeds 0-3):
   matched prior   <= 0.0045 nats (estimator floor with 20k particles 0.002-0.005)
   start estimate vs analytic KL  |diff| <= 0.013
 """
-import importlib.util
 import json
 import math
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load():
-    # by file path: independent of whether bench/ is a package and of the pack's import name
-    name = "sde_edit_bench_theorem"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "theorem.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-th = _load()
+from bench import theorem as th
 
 
 @pytest.fixture(scope="module")

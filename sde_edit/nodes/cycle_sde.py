@@ -9,7 +9,7 @@ from ..samplers.validation import InputError, check_choice
 from . import comfy_adapter as adapter
 from .inputs import CATEGORY, cfg_input, eta_input, scheduler_input, seed_input
 
-Trajectory = io.Custom("SDE_TRAJECTORY")
+TRAJECTORY_SOCKET = io.Custom("SDE_TRAJECTORY")  # carries a samplers.cycle_sde.Trajectory
 
 STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 ETA_TOOLTIP = ("Noise per step: 1 = DDPM posterior (the paper's SDE, best edits), 0 = deterministic DDIM "
@@ -31,7 +31,7 @@ class CycleSDEInversionSampler(adapter.PackSampler):
 
     def run(self, call):
         self.trajectory = cycle_sde_invert(call.denoiser, call.latent, call.sigmas, call.param, eta=self.eta,
-                                           seed=self.seed, storage_dtype=self.storage_dtype, callback=call.report)
+                                           seed=self.seed, storage_dtype=self.storage_dtype, callback=call.core_callback)
         return self.trajectory.start_state(call.latent.device, call.latent.dtype)
 
 
@@ -55,7 +55,7 @@ class CycleSDEReplaySampler(adapter.PackSampler):
             x_start = call.with_latent_edit(trajectory.start_state(call.latent.device, call.latent.dtype),
                                             self.start_latent)
         return cycle_sde_replay(call.denoiser, trajectory, x_start=x_start, mask=call.mask,
-                                device=call.latent.device, dtype=call.latent.dtype, callback=call.report)
+                                device=call.latent.device, dtype=call.latent.dtype, callback=call.core_callback)
 
 
 def invert(guider, sigmas, latent: dict, seed: int, eta: float, storage_dtype=torch.float32, callback=None):
@@ -74,7 +74,7 @@ def replay(guider, sigmas, latent: dict, trajectory, callback=None) -> dict:
     return adapter.latent_with(latent, out)
 
 
-class CycleSDEInvert(io.ComfyNode):
+class CycleSDEInvertNode(io.ComfyNode):
     @classmethod
     def define_schema(cls):
         return io.Schema(
@@ -99,7 +99,7 @@ class CycleSDEInvert(io.ComfyNode):
                                        "is exact with float32; half precision halves the memory."),
             ],
             outputs=[
-                Trajectory.Output(display_name="trajectory"),
+                TRAJECTORY_SOCKET.Output(display_name="trajectory"),
                 io.Latent.Output(display_name="noisy_latent",
                                  tooltip="The recorded state at the first sigma; edit it and feed it to "
                                          "Cycle-SDE Sampler's start_latent."),
@@ -114,7 +114,7 @@ class CycleSDEInvert(io.ComfyNode):
         return io.NodeOutput(trajectory, adapter.latent_with(latent, start, keep_mask=False))
 
 
-class CycleSDESampler(io.ComfyNode):
+class CycleSDESamplerNode(io.ComfyNode):
     @classmethod
     def define_schema(cls):
         return io.Schema(
@@ -126,7 +126,7 @@ class CycleSDESampler(io.ComfyNode):
                         "SIGMAS and source latent; the NOISE input is ignored (DisableNoise is fine). A "
                         "noise_mask on the latent (1 = editable) keeps the rest exactly as the source.",
             inputs=[
-                Trajectory.Input("trajectory", tooltip="From Cycle-SDE Invert."),
+                TRAJECTORY_SOCKET.Input("trajectory", tooltip="From Cycle-SDE Invert."),
                 io.Latent.Input("start_latent", optional=True,
                                 tooltip="Optional edited start state (Cycle-SDE Invert's noisy_latent after "
                                         "a latent edit). Default: the recorded start."),
@@ -143,7 +143,7 @@ class CycleSDESampler(io.ComfyNode):
         return io.NodeOutput(CycleSDEReplaySampler(trajectory, start))
 
 
-class CycleSDEEdit(io.ComfyNode):
+class CycleSDEEditNode(io.ComfyNode):
     @classmethod
     def define_schema(cls):
         return io.Schema(
@@ -173,7 +173,7 @@ class CycleSDEEdit(io.ComfyNode):
                                       tooltip="Negative prompt for both branches; default: an empty (zeroed) "
                                               "conditioning."),
             ],
-            outputs=[io.Latent.Output(display_name="latent"), Trajectory.Output(display_name="trajectory")],
+            outputs=[io.Latent.Output(display_name="latent"), TRAJECTORY_SOCKET.Output(display_name="trajectory")],
         )
 
     @classmethod
@@ -189,4 +189,4 @@ class CycleSDEEdit(io.ComfyNode):
         return io.NodeOutput(edited, trajectory)
 
 
-NODES = [CycleSDEInvert, CycleSDESampler, CycleSDEEdit]
+NODES = [CycleSDEInvertNode, CycleSDESamplerNode, CycleSDEEditNode]

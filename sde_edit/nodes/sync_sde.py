@@ -20,12 +20,9 @@ class SyncSDESampler(adapter.PackSampler):
         self.discretisation, self.seed = discretisation, seed
 
     def run(self, call):
-        if not isinstance(call.guider, adapter.TwoBranchGuider):
-            raise InputError("guider: the sync-SDE sampler needs the sync-SDE Guider (it holds the source and "
-                             f"the target prompt), got {type(call.guider).__name__}")
-        return sync_sde(call.guider.source_denoiser(call.extra_args), call.denoiser, call.latent, call.sigmas,
+        return sync_sde(call.source_denoiser(), call.denoiser, call.latent, call.sigmas,
                         call.param, discretisation=self.discretisation, seed=self.seed, mask=call.mask,
-                        callback=call.report)
+                        callback=call.core_callback)
 
 
 def branch_cfg_input(name, tooltip):
@@ -89,7 +86,7 @@ class SyncSDESamplerNode(io.ComfyNode):
         return io.NodeOutput(SyncSDESampler(discretisation, seed))
 
 
-class SyncSDEEdit(io.ComfyNode):
+class SyncSDEEditNode(io.ComfyNode):
     @classmethod
     def define_schema(cls):
         return io.Schema(
@@ -137,4 +134,4 @@ class SyncSDEEdit(io.ComfyNode):
         return io.NodeOutput(adapter.latent_with(latent, out))
 
 
-NODES = [SyncSDEGuiderNode, SyncSDESamplerNode, SyncSDEEdit]
+NODES = [SyncSDEGuiderNode, SyncSDESamplerNode, SyncSDEEditNode]

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from .engine import Denoiser
-from .noise_levels import Parameterization, parameterization
+from ..samplers.engine import Denoiser
+from ..samplers.noise_levels import Parameterization, parameterization
 
 
 class GaussianMixture:

@@ -29,7 +29,7 @@ class RFInversionForwardSampler(adapter.PackSampler):
 
     def run(self, call):
         return rf_invert(call.denoiser, call.latent, call.sigmas, call.param, gamma=self.gamma, seed=self.seed,
-                         callback=call.report)
+                         callback=call.core_callback)
 
 
 class RFInversionReverseSampler(adapter.PackSampler):
@@ -44,17 +44,17 @@ class RFInversionReverseSampler(adapter.PackSampler):
     def __init__(self, source: torch.Tensor, eta: float, eta_start: int, eta_stop: int, eta_trend: str,
                  stochastic: bool, seed: int, skipped_sigmas: torch.Tensor | None = None):
         self.source, self.seed, self.stochastic, self.skipped_sigmas = source, seed, stochastic, skipped_sigmas
-        self.eta = dict(eta=eta, eta_start=eta_start, eta_stop=eta_stop, eta_trend=eta_trend)
+        self.eta, self.eta_start, self.eta_stop, self.eta_trend = eta, eta_start, eta_stop, eta_trend
 
     def run(self, call):
         schedule = call.sigmas
         if self.skipped_sigmas is not None:
             schedule = torch.cat([self.skipped_sigmas.to(schedule), schedule])
         start_step = len(schedule) - len(call.sigmas)
-        eta = {**self.eta, "eta_stop": min(self.eta["eta_stop"], len(schedule) - 1)}
-        return rf_edit(call.denoiser, call.latent, call.model_space(self.source), schedule, call.param, **eta,
-                       start_step=start_step, stochastic=self.stochastic, seed=self.seed, mask=call.mask,
-                       callback=call.reporter(offset=start_step))
+        return rf_edit(call.denoiser, call.latent, call.model_space(self.source), schedule, call.param,
+                       eta=self.eta, eta_start=self.eta_start, eta_stop=min(self.eta_stop, len(schedule) - 1),
+                       eta_trend=self.eta_trend, start_step=start_step, stochastic=self.stochastic, seed=self.seed,
+                       mask=call.mask, callback=call.core_callback_from(offset=start_step))
 
 
 def eta_inputs(default_stop: int = 6):
@@ -126,7 +126,7 @@ def inversion_conditioning(target):
     return [[tensor, {**extras, "guidance": 0.0}] for tensor, extras in adapter.zeroed_conditioning(target)]
 
 
-class RFInversionEdit(io.ComfyNode):
+class RFInversionEditNode(io.ComfyNode):
     @classmethod
     def define_schema(cls):
         return io.Schema(
@@ -187,4 +187,4 @@ class RFInversionEdit(io.ComfyNode):
                              adapter.latent_with(latent, inverted, keep_mask=False))
 
 
-NODES = [RFInversionForwardSamplerNode, RFInversionReverseSamplerNode, RFInversionEdit]
+NODES = [RFInversionForwardSamplerNode, RFInversionReverseSamplerNode, RFInversionEditNode]

@@ -12,7 +12,6 @@ linearly from 1 at the last step to ``cfg`` at t0).
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -34,7 +33,7 @@ class DragSettings:
 
     alpha: float = 1.1          # target amplification
     beta: float = 0.3           # source signal kept (noise weight sqrt(1 - beta^2))
-    radius: int = 5             # window half-size in latent cells
+    window: int = 5             # half-size of the copied square, in latent cells
     subdrag_step: float = 2.0   # latent cells per sub-drag
     cfg: float = 3.0            # CFG at t0 (1 at the last step)
     eta: float = 1.0            # 1 = SDE-Drag, 0 = ODE-Drag baseline
@@ -44,109 +43,12 @@ class DragSettings:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise InputError(f"{name}: must be a positive number, got {value!r}")
-        if isinstance(self.radius, bool) or not isinstance(self.radius, int) or self.radius < 1:
-            raise InputError(f"window: must be a whole number of latent cells >= 1, got {self.radius!r}")
+        if isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 1:
+            raise InputError(f"window: must be a whole number of latent cells >= 1, got {self.window!r}")
         if not (isinstance(self.cfg, (int, float)) and math.isfinite(self.cfg) and self.cfg >= 0):
             raise InputError(f"cfg: must be a number >= 0, got {self.cfg!r}")
         check_fraction(self.beta, "beta", "share of the signal kept at the handle")
         check_fraction(self.eta, "eta", "1 = SDE-Drag, 0 = ODE-Drag")
-
-
-def parse_drag_points(text: str, width: int, height: int, allow_empty: bool = False
-                      ) -> list[tuple[tuple[float, float], tuple[float, float]]]:
-    """Parse ``{"pairs": [{"source": [x, y], "target": [x, y]}, ...]}`` (image pixels) and check bounds.
-
-    ``allow_empty``: blank text and an empty list give ``[]`` instead of an error, for a caller that explains
-    a missing pair in its own words (the SDE-Drag node points at its editor).
-    """
-    if allow_empty and (text is None or (isinstance(text, str) and not text.strip())):
-        return []
-    if isinstance(text, str) and not text.strip():
-        raise InputError('drag_points: empty; expected {"pairs": [{"source": [x, y], "target": [x, y]}, ...]} '
-                         'in image pixels (the point editor writes it)')
-    try:
-        data = json.loads(text)
-    except (TypeError, json.JSONDecodeError) as error:
-        raise InputError(f'drag_points: not valid JSON ({error}); expected {{"pairs": [{{"source": [x, y], '
-                         f'"target": [x, y]}}, ...]}} in image pixels') from None
-    pairs = data.get("pairs") if isinstance(data, dict) else None
-    if not isinstance(pairs, list):
-        raise InputError('drag_points: expected an object with a "pairs" list, '
-                         'e.g. {"pairs": [{"source": [120, 200], "target": [180, 200]}]}')
-    if not pairs and not allow_empty:
-        raise InputError("drag_points: no pairs; place at least one handle and its target")
-    parsed = []
-    for i, pair in enumerate(pairs, start=1):
-        if not isinstance(pair, dict):
-            raise InputError(f'drag_points: pair {i} is not an object {{"source": [x, y], "target": [x, y]}}, '
-                             f'got {pair!r}')
-        points = []
-        for role in ("source", "target"):
-            if role not in pair:
-                raise InputError(f'drag_points: pair {i} has no "{role}" key (it has {sorted(pair)}); expected '
-                                 f'{{"source": [x, y], "target": [x, y]}}')
-            point = pair[role]
-            if not (isinstance(point, (list, tuple)) and len(point) == 2 and
-                    all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                        for v in point)):
-                raise InputError(f"drag_points: pair {i} needs a {role} [x, y] of two numbers, got {point!r}")
-            x, y = float(point[0]), float(point[1])
-            if not (0 <= x < width and 0 <= y < height):
-                raise InputError(f"drag_points: pair {i} {role} ({x:g}, {y:g}) lies outside the "
-                                 f"{width}x{height} image (x in [0, {width}), y in [0, {height}))")
-            points.append((x, y))
-        parsed.append((points[0], points[1]))
-    return parsed
-
-
-MAX_MASK_SIDE = 16384  # ComfyUI's largest image side (nodes.MAX_RESOLUTION)
-EDITOR_MASK_FORMAT = '{"size": [width, height], "runs": [r0, r1, ...]}'
-
-
-def parse_editor_mask(text: str) -> torch.Tensor | None:
-    """The mask painted in the point editor (``editor_mask``): a [1, H, W] float tensor, 1 = editable; None for
-    blank text (no mask).
-
-    Format: ``{"size": [W, H], "runs": [r0, r1, ...]}``, a run-length code of the binary mask at the image's
-    pixel size, row-major, the runs alternating 0 and 1 and starting with 0 (r0 may be 0). The runs are
-    decoded exactly, so the node masks the very pixels the editor showed.
-    """
-    if text is None or (isinstance(text, str) and not text.strip()):
-        return None
-    try:
-        data = json.loads(text)
-    except (TypeError, json.JSONDecodeError) as error:
-        raise InputError(f"editor_mask: not valid JSON ({error}); expected {EDITOR_MASK_FORMAT} (the point "
-                         f"editor writes it; clear the mask there, or leave editor_mask empty for no mask)") from None
-    if not isinstance(data, dict) or "size" not in data or "runs" not in data:
-        keys = sorted(data) if isinstance(data, dict) else type(data).__name__
-        raise InputError(f"editor_mask: expected an object {EDITOR_MASK_FORMAT}, got {keys}")
-    size, runs = data["size"], data["runs"]
-    if not (isinstance(size, list) and len(size) == 2 and all(_is_whole(v) and 1 <= v <= MAX_MASK_SIDE
-                                                               for v in size)):
-        raise InputError(f"editor_mask: size must be [width, height], two whole numbers from 1 to {MAX_MASK_SIDE}, "
-                         f"got {size!r}")
-    if not (isinstance(runs, list) and all(_is_whole(v) and v >= 0 for v in runs)):
-        raise InputError("editor_mask: runs must be a list of whole numbers >= 0 (pixels per run, alternating "
-                         "kept and editable, starting with kept)")
-    width, height = size
-    if sum(runs) != width * height:
-        raise InputError(f"editor_mask: the runs cover {sum(runs)} pixels, but its size {width}x{height} has "
-                         f"{width * height}")
-    values = (torch.arange(len(runs)) % 2).float()
-    return torch.repeat_interleave(values, torch.tensor(runs, dtype=torch.long)).reshape(1, height, width)
-
-
-def _is_whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def pixels_to_cells(pairs, downscale: int, crop: tuple[int, int] = (0, 0)) -> list[Pair]:
-    """Image pixels to latent cells by integer division (8 for SD and Flux VAEs), after removing the
-    ``crop`` = (left, top) pixels that VAE Encode cuts off an image whose size is not a multiple of it."""
-    def cell(point):
-        return int((point[0] - crop[0]) // downscale), int((point[1] - crop[1]) // downscale)
-    return [(cell(s), cell(t)) for s, t in pairs]
 
 
 def plan_subdrags(pairs: list[Pair], step: float) -> list[list[Pair]]:
@@ -174,9 +76,9 @@ def _truncated_fraction(distance: int, i: int, m: int) -> int:
     return magnitude if distance >= 0 else -magnitude
 
 
-def copy_and_paste(x: torch.Tensor, pairs: list[Pair], radius: int, alpha: float, beta: float,
+def copy_and_paste(x: torch.Tensor, pairs: list[Pair], window: int, alpha: float, beta: float,
                    generator: torch.Generator, noise_std: float = 1.0) -> torch.Tensor:
-    """Eq. (12): per pair, in order, paste ``alpha *`` the source window at the target and re-noise the source.
+    """Eq. (12): per pair, in order, paste ``alpha *`` the source's square of half-size ``window`` at the target and re-noise the source.
 
     The paper's fresh noise is N(0, I) in VP units, where the state at t0 has unit scale; in ComfyUI units
     that is ``noise_std = sqrt(a(t0)^2 + sigma(t0)^2)`` (``Parameterization.vp_scale``). The window is clipped per side
@@ -185,13 +87,13 @@ def copy_and_paste(x: torch.Tensor, pairs: list[Pair], radius: int, alpha: float
     x = x.clone()
     height, width = x.shape[-2:]
     for (sx, sy), (tx, ty) in pairs:
-        left, right = min(radius, sx, tx), min(radius, width - 1 - sx, width - 1 - tx)
-        up, down = min(radius, sy, ty), min(radius, height - 1 - sy, height - 1 - ty)
+        left, right = min(window, sx, tx), min(window, width - 1 - sx, width - 1 - tx)
+        up, down = min(window, sy, ty), min(window, height - 1 - sy, height - 1 - ty)
         source = (..., slice(sy - up, sy + down), slice(sx - left, sx + right))
         target = (..., slice(ty - up, ty + down), slice(tx - left, tx + right))
-        window = x[source].clone()
-        x[source] = beta * window + math.sqrt(1 - beta**2) * noise_std * noise_like(window, generator)
-        x[target] = alpha * window
+        patch = x[source].clone()
+        x[source] = beta * patch + math.sqrt(1 - beta**2) * noise_std * noise_like(patch, generator)
+        x[target] = alpha * patch
     return x
 
 
@@ -236,7 +138,7 @@ def sde_drag(guided: GuidedDenoiser, x0: torch.Tensor, sigmas, param, pairs: lis
             states = forward_chain(z, values, param, generator)
         else:
             states = ddim_invert(scheduled, z, values, param)
-        pasted = copy_and_paste(states[0], subdrag, settings.radius, settings.alpha, settings.beta, generator,
+        pasted = copy_and_paste(states[0], subdrag, settings.window, settings.alpha, settings.beta, generator,
                                 noise_std)
         x = pin_to_recorded(pasted, mask, states[0])
         for k in range(steps):

@@ -23,7 +23,7 @@ class SDEInpaintSampler(adapter.PackSampler):
 
     def run(self, call):
         return sde_inpaint(call.denoiser, call.latent, call.sigmas, call.param, call.mask, eta=self.eta,
-                           seed=self.seed, callback=call.report)
+                           seed=self.seed, callback=call.core_callback)
 
 
 class SDEInpaintSamplerNode(io.ComfyNode):

@@ -22,3 +22,9 @@ def flow_schedule(steps: int, t0: float = 1.0, shift: float = 1.0) -> list[float
     """Rectified-flow levels t0 -> 0 with SD3/Flux time shift ``shift * t / (1 + (shift - 1) t)``."""
     t = torch.linspace(t0, 0.0, steps + 1, dtype=torch.float64)
     return (shift * t / (1 + (shift - 1) * t)).tolist()
+
+
+def reference_sigmas(kind: str, steps: int, t0: float = 1.0, flow_shift: float = 1.0) -> list[float]:
+    """The reference schedule of a parameterisation kind: SD's uniform timesteps (``"eps"``) or flow levels
+    (``"flow"``)."""
+    return sd_uniform_schedule(steps, t0) if kind == "eps" else flow_schedule(steps, t0, flow_shift)

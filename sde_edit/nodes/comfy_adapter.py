@@ -85,11 +85,13 @@ def check_image_grid(base_model, samples: torch.Tensor, method: str) -> None:
                          f"Cycle-SDE, sync-SDE or RF-Inversion with this model")
 
 
-def model_latent(model, latent: dict, name: str = "latent") -> torch.Tensor:
+def model_latent(model, latent: dict, name: str = "latent", grid_for: str | None = None) -> torch.Tensor:
     """A LATENT's samples as SamplerCustomAdvanced prepares them (empty latents get the model's channels),
-    checked against the model's latent format."""
+    checked against the model's latent format; ``grid_for``: the method that needs an image grid, if any."""
     samples = comfy.sample.fix_empty_latent_channels(model, latent["samples"])
     check_latent_shape(model.model, samples, name)
+    if grid_for is not None:
+        check_image_grid(model.model, samples, grid_for)
     return samples
 
 
@@ -290,7 +292,7 @@ class SamplerCall:
     """What a pack sampler's core call needs from one ``sample`` call of ComfyUI.
 
     ``latent`` is in the model's space (after ``process_latent_in``); ``denoiser`` is the guider as a core
-    denoiser; ``report`` the core callback (progress, previews, interrupts); ``mask`` the noise mask
+    denoiser; ``core_callback`` the callback for progress, previews and interrupts; ``mask`` the noise mask
     (1 = editable) or None.
     """
 
@@ -305,12 +307,13 @@ class SamplerCall:
     last_sigma: float = field(default=float("inf"), init=False)
 
     @property
-    def report(self) -> Callable:
-        return self.reporter()
+    def core_callback(self) -> Callable:
+        return self.core_callback_from()
 
-    def reporter(self, offset: int = 0) -> Callable:
-        """The core callback; ``offset``: the schedule index of the first step run (a core loop that starts
-        later in its schedule). A report may carry its own ``total`` (SDE-Drag's sub-drags)."""
+    def core_callback_from(self, offset: int = 0) -> Callable:
+        """The callback the core's ``report`` calls after each step: progress, previews, interrupts. ``offset``:
+        the schedule index of the first step run (a core loop that starts later in its schedule). A report may
+        carry its own ``total`` (SDE-Drag's sub-drags)."""
         total = len(self.sigmas) - 1
 
         def report(info):
@@ -335,6 +338,13 @@ class SamplerCall:
 
     def require_image_grid(self, method: str) -> None:
         check_image_grid(self.guider.inner_model, self.latent, method)
+
+    def source_denoiser(self) -> Callable:
+        """The source branch of the sync-SDE guider as a core denoiser (``denoiser`` is its target branch)."""
+        if not isinstance(self.guider, TwoBranchGuider):
+            raise InputError("guider: the sync-SDE sampler needs the sync-SDE Guider (it holds the source and "
+                             f"the target prompt), got {type(self.guider).__name__}")
+        return self.guider.source_denoiser(self.extra_args)
 
     def require(self, param: Parameterization, what: str) -> None:
         if self.param != param:

@@ -7,18 +7,14 @@ from dataclasses import replace
 import torch
 from comfy_api.latest import io, ui
 
-from ..samplers.sde_drag import DragSettings, parse_drag_points, parse_editor_mask, pixels_to_cells, sde_drag
+from ..drag_wire import (EDITOR_IMAGE_EVENT, EDITOR_IMAGE_KEY, NO_POINTS, fits_latent, latent_mask, latent_pairs,
+                         parse_drag_points, parse_editor_mask)
+from ..samplers.sde_drag import DragSettings, sde_drag
 from ..samplers.validation import InputError, check_choice
 from . import comfy_adapter as adapter
 from .inputs import CATEGORY, cfg_input, eta_input, scheduler_input, seed_input
 
 VAE_DOWNSCALE = 8  # SD1.x, SDXL, SD3 and Flux VAEs
-NO_POINTS = '{"pairs": []}'
-EDITOR_IMAGE_KEY = "sde_drag_source"  # the UI output that web/js/sde_drag_editor.js reads (its EDITOR_IMAGE_KEY)
-# The websocket message that shows the node's inputs in the editor before the node finishes (or when it refuses
-# to run): web/js/sde_drag_editor.js listens for it (its EDITOR_IMAGE_EVENT).
-EDITOR_IMAGE_EVENT = "sde_edit.editor_image"
-MASK_PAINTING = "paint the area to drag in LoadImage's MaskEditor, or disconnect the mask to edit the whole image"
 EDITOR_MASK_PAINTING = ("paint a larger area with the editor's brush (a latent cell is editable when more than half "
                         "of its pixels are painted), or clear the mask to edit the whole image")
 PRESETS = {"paper (120 steps)": 120, "fast (30 steps)": 30}
@@ -27,31 +23,24 @@ PRESETS = {"paper (120 steps)": 120, "fast (30 steps)": 30}
 class SDEDragSampler(adapter.PackSampler):
     """Runs SDE-Drag over the schedule it is given (t0 -> 0); CFG ramps from 1 up to the guider's cfg at t0.
 
-    The latent's ``noise_mask`` (1 = editable) is the drag mask; ``image_size``: (width, height) of the image
-    the points were placed on (default: the latent's size in pixels).
+    ``points``: the parsed ``drag_points`` (image pixels). The latent's ``noise_mask`` (1 = editable) is the drag
+    mask; ``image_size``: (width, height) of the image the points were placed on (default: the latent's size in
+    pixels).
     """
 
-    def __init__(self, drag_points: str, settings: DragSettings, seed: int, downscale: int = VAE_DOWNSCALE,
+    def __init__(self, points, settings: DragSettings, seed: int, downscale: int = VAE_DOWNSCALE,
                  image_size: tuple[int, int] | None = None):
-        self.drag_points, self.settings, self.seed, self.downscale = drag_points, settings, seed, downscale
+        self.points, self.settings, self.seed, self.downscale = points, settings, seed, downscale
         self.image_size = image_size
 
     def check(self, call):
         call.require_image_grid("SDE-Drag")
 
     def run(self, call):
-        pairs = latent_pairs(self.drag_points, call.latent.shape, self.downscale, self.image_size)
+        pairs = latent_pairs(self.points, call.latent.shape, self.downscale, self.image_size)
         return sde_drag(call.guided, call.latent, call.sigmas, call.param, pairs,
                         settings=replace(self.settings, cfg=call.cfg), mask=call.mask, seed=self.seed,
-                        callback=call.report)
-
-
-def latent_pairs(drag_points: str, latent_shape, downscale: int, image_size: tuple[int, int] | None = None):
-    """The pairs of ``drag_points`` (image pixels) as latent cells, read through VAE Encode's centre crop."""
-    height, width = latent_shape[-2:]
-    image_width, image_height = image_size or (width * downscale, height * downscale)
-    crop = vae_crop(image_width, width, downscale), vae_crop(image_height, height, downscale)
-    return pixels_to_cells(parse_drag_points(drag_points, image_width, image_height), downscale, crop)
+                        callback=call.core_callback)
 
 
 def cosine_lora_keyframes(t0: float, strength_at_t0: float, count: int) -> list[tuple[float, float]]:
@@ -89,7 +78,7 @@ def drag_inputs():
 
 
 def settings_from(alpha, beta, window, subdrag_step, eta) -> DragSettings:
-    return DragSettings(alpha=alpha, beta=beta, radius=window, subdrag_step=subdrag_step, eta=eta)
+    return DragSettings(alpha=alpha, beta=beta, window=window, subdrag_step=subdrag_step, eta=eta)
 
 
 class SDEDragSamplerNode(io.ComfyNode):
@@ -114,51 +103,14 @@ class SDEDragSamplerNode(io.ComfyNode):
     @classmethod
     def execute(cls, drag_points, alpha, beta, window, subdrag_step, seed, eta,
                 vae_downscale=VAE_DOWNSCALE) -> io.NodeOutput:
-        parse_drag_points(drag_points, float("inf"), float("inf"))  # syntax errors now, bounds at sampling
-        return io.NodeOutput(SDEDragSampler(drag_points, settings_from(alpha, beta, window, subdrag_step, eta),
+        points = parse_drag_points(drag_points)  # syntax errors now, bounds at sampling
+        if not points:
+            raise InputError("drag_points: no pairs; place at least one handle and its target")
+        return io.NodeOutput(SDEDragSampler(points, settings_from(alpha, beta, window, subdrag_step, eta),
                                             seed, vae_downscale))
 
 
-def vae_crop(pixels: int, cells: int, downscale: int) -> int:
-    """Pixels VAE Encode cuts off the start of an image side (it centre-crops to a multiple of the downscale)."""
-    return (pixels - cells * downscale) // 2
-
-
-def fits_latent(pixels: int, cells: int, downscale: int) -> bool:
-    """Whether an image side encodes to ``cells`` latent cells (VAE Encode drops the remainder)."""
-    return cells * downscale <= pixels < (cells + 1) * downscale
-
-
-def latent_mask(mask: torch.Tensor, latent: torch.Tensor, downscale: int, name: str = "mask",
-                painting: str = MASK_PAINTING) -> torch.Tensor:
-    """A MASK at image or latent resolution as a [B or 1, H, W] noise mask (white = editable); an image-size
-    mask is centre-cropped as VAE Encode crops the image, then area-resized. For a video latent the drag moves
-    every frame alike, so a mask given per frame becomes one mask, the union of its frames. ``name`` is the
-    input the errors name, ``painting`` how to paint an editable area there."""
-    mask = mask if mask.ndim == 3 else mask[None]
-    if latent.ndim == 5:
-        mask = mask.amax(0, keepdim=True)
-    height, width = latent.shape[-2:]
-    mask_height, mask_width = mask.shape[-2:]
-    at_latent = (mask_height, mask_width) == (height, width)
-    if not at_latent and not (fits_latent(mask_height, height, downscale) and
-                              fits_latent(mask_width, width, downscale)):
-        raise InputError(f"{name}: size {mask_width}x{mask_height} matches neither the image "
-                         f"({width * downscale}x{height * downscale}, up to {downscale - 1} pixels more per side) "
-                         f"nor the latent ({width}x{height}); use the mask of the image that was encoded")
-    if mask.shape[0] not in (1, latent.shape[0]):
-        raise InputError(f"{name}: batch {mask.shape[0]} does not match the latent batch {latent.shape[0]}")
-    if not at_latent:
-        top, left = vae_crop(mask_height, height, downscale), vae_crop(mask_width, width, downscale)
-        mask = mask[:, top:top + height * downscale, left:left + width * downscale]
-        mask = torch.nn.functional.interpolate(mask[:, None].float(), size=(height, width), mode="area")[:, 0]
-    mask = (mask > 0.5).float()
-    if not mask.any():
-        raise InputError(f"{name}: nothing is editable (all black at latent resolution); {painting}")
-    return mask
-
-
-class SDEDrag(io.ComfyNode):
+class SDEDragNode(io.ComfyNode):
     @classmethod
     def define_schema(cls):
         return io.Schema(
@@ -213,14 +165,14 @@ class SDEDrag(io.ComfyNode):
                 image=None, editor_mask="") -> io.NodeOutput:
         source_image = publish_to_editor(cls, image, mask, latent)
         check_choice(preset, [*PRESETS, "custom"], "preset")
-        if not parse_drag_points(drag_points, math.inf, math.inf, allow_empty=True):
+        points = parse_drag_points(drag_points)
+        if not points:
             if image is None:
                 raise InputError("drag_points: no pairs; connect the source image to 'image' to place them in "
                                  "the node's point editor, or write them by hand")
             raise InputError("drag_points: no pairs yet; the node's point editor now shows the image: click a "
                              "handle, then its target, and queue again")
-        samples = adapter.model_latent(model, latent)
-        adapter.check_image_grid(model.model, samples, "SDE-Drag")
+        samples = adapter.model_latent(model, latent, grid_for="SDE-Drag")
         downscale, image_size = vae_downscale, None
         if image is not None:
             height, width = samples.shape[-2:]
@@ -229,7 +181,7 @@ class SDEDrag(io.ComfyNode):
                                  f"{width}x{height} cells at vae_downscale {downscale}; connect the image that "
                                  f"VAE Encode received (and set vae_downscale for the model's VAE)")
             image_size = (image.shape[2], image.shape[1])
-        sampler = SDEDragSampler(drag_points, settings_from(alpha, beta, window, subdrag_step, eta), seed,
+        sampler = SDEDragSampler(points, settings_from(alpha, beta, window, subdrag_step, eta), seed,
                                  downscale, image_size)
         sigmas = adapter.schedule(model, scheduler, PRESETS.get(preset, steps), t0)
         noise_mask = drag_mask(latent, samples, downscale, mask, editor_mask, image_size)
@@ -277,7 +229,7 @@ def drag_mask(latent: dict, samples: torch.Tensor, downscale: int, mask, editor_
     return latent_mask(painted, samples, downscale, name="editor_mask", painting=EDITOR_MASK_PAINTING)
 
 
-class SDEDragLoraSchedule(io.ComfyNode):
+class SDEDragLoraScheduleNode(io.ComfyNode):
     @classmethod
     def define_schema(cls):
         return io.Schema(
@@ -309,4 +261,4 @@ class SDEDragLoraSchedule(io.ComfyNode):
                                                                                           keyframes)))
 
 
-NODES = [SDEDragSamplerNode, SDEDrag, SDEDragLoraSchedule]
+NODES = [SDEDragSamplerNode, SDEDragNode, SDEDragLoraScheduleNode]
