@@ -7,7 +7,7 @@ from sde_edit.testing.calls import CallCounter
 from sde_edit.testing.analytic import cfg_denoiser
 from sde_edit.samplers.noise_levels import flow
 from sde_edit.testing.schedules import flow_schedule, sd_uniform_schedule
-from sde_edit.samplers.sync_sde import sync_sde
+from sde_edit.samplers.sync_sde import rectified_offset_coefficients, sync_sde
 
 PARAMS = {"eps": (EPS, sd_uniform_schedule(20, 0.7)), "flow": (FLOW, flow_schedule(20, 0.7)),
           "flow-noise-scale-8": (flow(8.0), flow_schedule(20, 0.7))}
@@ -91,13 +91,32 @@ def test_colour_edit_keeps_shape_and_position(world, name, capsys):
         assert rates[discretisation] >= 0.8
 
 
+@pytest.mark.parametrize("t0", [1.0, 0.999, 0.7])
+def test_rectified_offset_step_is_stable_and_is_the_ddpm_coupling(mixture, t0):
+    """The exact offset step keeps D's factor in [0, 1] on every step, from sigma 1 (which the release's Euler
+    step cannot start from) to the step into 0 (where Euler's factor is -1/(1 - sigma)), and the coupling is
+    the 'ddpm' one: both give the same edit up to rounding."""
+    sigmas = flow_schedule(20, t0, shift=3.0)
+    for sigma, sigma_next in zip(sigmas[:-1], sigmas[1:]):
+        keep, pull = rectified_offset_coefficients(FLOW, sigma, sigma_next)
+        assert 0.0 <= keep <= 1.0 and 0.0 <= pull <= 1.0
+        euler_keep = 1 - (sigma - sigma_next) * (2 / sigma + 1 / (1 - sigma)) if sigma < 1 else float("-inf")
+        if sigma_next == 0:
+            assert keep == 0.0 and euler_keep == pytest.approx(-1 / (1 - sigma))
+    source = mixture.subset(torch.tensor([True, True, False, False])).denoiser(FLOW)
+    target = mixture.subset(torch.tensor([False, False, True, True])).denoiser(FLOW)
+    x0 = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(1))
+    rectified = sync_sde(source, target, x0, sigmas, FLOW, discretisation="rectified", seed=3)
+    ddpm = sync_sde(source, target, x0, sigmas, FLOW, discretisation="ddpm", seed=3)
+    assert torch.isfinite(rectified).all() and float((rectified - x0).abs().max()) > 0.1
+    assert torch.allclose(rectified, ddpm, rtol=1e-5, atol=1e-5)
+
+
 def test_errors_are_named(mixture):
     x0 = torch.randn(1, 4, 8, 8)
     denoiser = mixture.denoiser(EPS)
     with pytest.raises(InputError, match="'rectified' is the rectified-flow SDE and needs a flow"):
         sync_sde(denoiser, denoiser, x0, PARAMS["eps"][1], EPS, discretisation="rectified")
-    with pytest.raises(InputError, match="sigmas: the rectified SDE's drift .* start_step >= 1"):
-        sync_sde(denoiser, denoiser, x0, flow_schedule(10), FLOW, discretisation="rectified")
     with pytest.raises(InputError, match="discretisation: 'euler' is not one of"):
         sync_sde(denoiser, denoiser, x0, PARAMS["eps"][1], EPS, discretisation="euler")
     with pytest.raises(InputError, match="mask: nothing is editable"):

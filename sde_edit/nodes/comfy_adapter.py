@@ -255,17 +255,6 @@ def progress(model, *steps: int) -> list[Callable]:
     return [part(sum(steps[:i])) for i in range(len(steps))]
 
 
-def keep_source_outside_mask(source: torch.Tensor, out: torch.Tensor, denoise_mask) -> torch.Tensor:
-    """``out`` with ``source`` put back bit for bit where the noise mask is 0 (kept), the mask read at the latent's
-    shape as ComfyUI's sampler reads it. A pack sampler pins that region to the source in the model's space;
-    ComfyUI's ``process_latent_out`` (scale and shift) then brings it back only to within rounding of the source.
-    For a sampler whose result is not the source there (an inversion), do not call this."""
-    if denoise_mask is None:
-        return out
-    kept = comfy.utils.reshape_mask(denoise_mask, out.shape).to(out.device) == 0
-    return torch.where(kept, source.to(out), out)
-
-
 def send_to_client(event: str, data: dict) -> None:
     """A websocket message to the browser that queued the running prompt, as ComfyUI sends its own ``executed``;
     nothing when no prompt server runs (nodes called in-process) or the prompt came without a client id."""
@@ -277,12 +266,22 @@ def send_to_client(event: str, data: dict) -> None:
 
 
 def run_sampler(guider, sampler, sigmas, samples: torch.Tensor, *, denoise_mask=None, callback=None,
-                seed: int = 0) -> torch.Tensor:
+                seed: int = 0, source: torch.Tensor | None = None) -> torch.Tensor:
     """Run one of the pack's samplers through ``guider.sample`` (model loading, conds, ControlNets, patches
-    and ``process_latent_in/out`` by ComfyUI), as SamplerCustomAdvanced does; the noise is not used."""
+    and ``process_latent_in/out`` by ComfyUI), as SamplerCustomAdvanced does; the noise is not used.
+
+    With a ``denoise_mask``, a sampler that ends at a schedule's sigma 0 returns the ``source`` (LATENT space;
+    default ``samples``) where the mask is 0. The core ends there on the source bit for bit in the model's
+    space; ComfyUI's ``process_latent_out`` (scale and shift) brings that back only to within rounding, so the
+    kept region is put back here, as the mask is read at the latent's shape by ComfyUI's sampler.
+    """
     out = guider.sample(torch.zeros_like(samples), samples, sampler, sigmas, denoise_mask=denoise_mask,
                         callback=callback, disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed)
-    return out.to(comfy.model_management.intermediate_device())
+    out = out.to(comfy.model_management.intermediate_device())
+    if denoise_mask is None or not sampler.ends_at_last_sigma or float(sigmas[-1]) != 0:
+        return out
+    kept = comfy.utils.reshape_mask(denoise_mask, out.shape).to(out.device) == 0
+    return torch.where(kept, (samples if source is None else source).to(out), out)
 
 
 # ---- the samplers' base ----------------------------------------------------------------------------------

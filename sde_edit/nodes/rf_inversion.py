@@ -68,7 +68,8 @@ def eta_inputs(default_stop: int = 6):
         io.Combo.Input("eta_trend", options=list(ETA_TRENDS), default="constant",
                        tooltip="eta across the window: constant, rising 0 -> eta, or falling eta -> 0."),
         io.Boolean.Input("stochastic", default=False,
-                         tooltip="Rectified stochastic sampler (Theorem 3.5) instead of the ODE."),
+                         tooltip="Rectified stochastic sampler (Theorem 3.5, Eq. 17) instead of the ODE, stepped by its "
+                                 "exact transition: stable at any step count, on every model."),
     ]
 
 
@@ -182,7 +183,7 @@ class RFInversionEditNode(io.ComfyNode):
         reverse_sampler = RFInversionReverseSampler(samples, eta, eta_start, eta_stop, eta_trend, stochastic, seed,
                                                     skipped_sigmas=sigmas[:start_step])
         edited = adapter.run_sampler(reverse, reverse_sampler, sigmas[start_step:], inverted, seed=seed,
-                                     denoise_mask=mask, callback=edit_progress)
+                                     denoise_mask=mask, callback=edit_progress, source=samples)
         return io.NodeOutput(adapter.latent_with(latent, edited),
                              adapter.latent_with(latent, inverted, keep_mask=False))
 

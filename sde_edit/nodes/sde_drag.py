@@ -188,7 +188,6 @@ class SDEDragNode(io.ComfyNode):
         (callback,) = adapter.progress(model, len(sigmas) - 1)
         out = adapter.run_sampler(adapter.cfg_guider(model, positive, negative, cfg), sampler, sigmas, samples,
                                   denoise_mask=noise_mask, seed=seed, callback=callback)
-        out = adapter.keep_source_outside_mask(samples, out, noise_mask)
         # for the point editor only: under "images" the frontend would draw a second preview
         editor_ui = None if source_image is None else {EDITOR_IMAGE_KEY: source_image}
         return io.NodeOutput(adapter.latent_with(latent, out, keep_mask=False), ui=editor_ui)

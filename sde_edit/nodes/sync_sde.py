@@ -9,7 +9,8 @@ from . import comfy_adapter as adapter
 from .inputs import CATEGORY, cfg_input, scheduler_input, seed_input
 
 DISCRETISATION_TOOLTIP = ("ddpm: the DDPM-posterior step of Cycle-SDE, for every model. rectified: the rectified-"
-                          "flow SDE with Euler-Maruyama of the official release, for flow models (Flux, SD3).")
+                          "flow SDE of the official release, for flow models (Flux, SD3), stepped exactly instead "
+                          "of by Euler; it then gives ddpm's result up to rounding.")
 SEED_TOOLTIP = "Seed of the shared Brownian path."
 
 

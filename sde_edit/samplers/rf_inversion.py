@@ -25,10 +25,10 @@ The Euler steps of these ODEs are DDIM steps with blended predictions:
   ``(x0_b - X) / sigma`` is ``v + eta (v(X | y0) - v)``.
 
 An EPS/V model (SD1.5, SDXL) is a rectified flow in time ``t = sigma / (1 + sigma)`` with the state
-``x / (1 + sigma)`` (``rectified_flow_time``). DDIM steps and blends of estimates look the same on both
-sides of that map, so the ODE code, written with the parameterisation's ``a(sigma)``, runs the paper's
+``x / (1 + sigma)`` (in general ``t = b / (a + b)``, ``z = x / (a + b)``). DDIM steps and blends of estimates
+look the same on both sides of that map, so the ODE code, written with the parameterisation's ``a(sigma)``, runs the paper's
 flow ODEs on FLOW models (Flux, SD3) and the same ODEs through the map on EPS/V models, in the model's
-own units. The stochastic sampler is discretised in flow time (``rectified_sde_step``).
+own units. The stochastic sampler steps Eq. (17) by its exact transition (``controlled_sde_step``).
 """
 from __future__ import annotations
 
@@ -146,9 +146,9 @@ def rf_edit(denoiser: Denoiser, x: torch.Tensor, source: torch.Tensor, sigmas, p
 
     ODE: Euler steps of Eq. (15); eta_k = 1 on every step returns y0 exactly.
     SDE (``stochastic``, the rectified stochastic sampler; noise from a CPU generator seeded with ``seed``):
-    Euler-Maruyama steps of Eq. (17) in flow time (``rectified_sde_step``), except the step from sigma 1,
-    where the drift diverges (as in the official code), and the step into sigma 0, which would leave
-    its noise in the output: those two are the ODE's Euler steps.
+    the exact transition of Eq. (17) over each step with the model's estimate frozen (``controlled_sde_step``;
+    stable at any step size, noise-free into sigma 0), except the step from a flow model's sigma 1, where the
+    drift diverges (as in the official code): that one is the ODE's Euler step.
 
     ``mask`` (1 = editable): the rest is pinned after every step to the straight path from ``x`` to y0,
     ``a(sigma) y0 + sigma n`` with n the noise of ``x`` relative to y0 (as ComfyUI re-noises the known
@@ -175,8 +175,8 @@ def rf_edit(denoiser: Denoiser, x: torch.Tensor, source: torch.Tensor, sigmas, p
         sigma, sigma_next = values[k], values[k + 1]
         x0_hat = denoiser(x, sigma_batch(x, sigma))
         noise = noise_like(x, generator) if stochastic else None
-        if noise is not None and param.alpha(sigma) > 0 and sigma_next > 0:
-            x = rectified_sde_step(param, x, x0_hat, source, sigma, sigma_next, etas[k], noise)
+        if noise is not None and param.alpha(sigma) > 0:
+            x = controlled_sde_step(param, x, x0_hat, source, sigma, sigma_next, etas[k], noise)
         else:
             x = controlled_reverse_step(param, x, x0_hat, source, sigma, sigma_next, etas[k])
         if mask is not None:
@@ -191,29 +191,48 @@ def controlled_reverse_step(param: Parameterization, x: torch.Tensor, x0_hat: to
     return param.ddim_mean(x, torch.lerp(x0_hat, source, eta), sigma, sigma_next, 0.0)[0]
 
 
-def rectified_sde_step(param: Parameterization, x: torch.Tensor, x0_hat: torch.Tensor, source: torch.Tensor,
-                       sigma: float, sigma_next: float, eta: float, noise: torch.Tensor) -> torch.Tensor:
-    """One Euler-Maruyama step of Eq. (17) from flow time t down to t_next (0 < t_next < t < 1).
+def controlled_sde_coefficients(param: Parameterization, sigma: float, sigma_next: float, eta: float
+                                ) -> tuple[float, float, float, float]:
+    """The exact Gaussian transition of Eq. (17) from ``sigma`` down to ``sigma_next`` with the clean estimate
+    x0_hat and the source y0 held fixed over the step: ``(c_x, c_x0, c_y0, std)``, the step being
+    ``c_x x + c_x0 x0_hat + c_y0 y0 + std w`` with w ~ N(0, I).
 
-    In flow time (dt = t - t_next > 0, v = (x0_hat - z) / t, v(z | y0) = (y0 - z) / t), Eq. (17) reads
-    ``dz = [(1 - eta) (2 v - z / (1 - t)) + eta v(z | y0)] dt + sqrt((1 - eta) 2 t / (1 - t)) dW``:
-    the rectified stochastic sampler of Lemma A.4 (Eq. 22) weighted by 1 - eta, the straight line to y0
-    by eta, the noise by sqrt(1 - eta). (The official code puts the controlled velocity into Eq. 22
+    Derivation. In flow time t (z = x / (a + b) = (1 - t) x0 + t eps, t = b / (a + b)), Eq. (17) backward in time is
+    ``dz/d(-t) = K / t - [(2 - eta) / t + (1 - eta) / (1 - t)] z`` plus noise of variance ``2 (1 - eta) t / (1 - t)``
+    per unit time, with ``K = (2 - 2 eta) x0_hat + eta y0``: linear in z once x0_hat is frozen. Its homogeneous
+    solution is ``z ~ t^(2 - eta) (1 - t)^-(1 - eta)``; ``(1 - t) m`` with ``m = K / (2 - eta)`` solves it in full;
+    so, with ``lambda = log((1 - t) / t)`` and ``rho = exp(lambda - lambda') < 1`` (t' < t),
+
+        z' = (t'/t) rho^(1 - eta) z + (1 - t') (1 - rho^(2 - eta)) m + t' sqrt(1 - rho^(2 - 2 eta)) w,
+
+    the variance integrated with the square of the same propagator. In ComfyUI units (``x = a x0 + b eps``,
+    z = x / (a + b)): ``rho = a b' / (a' b)`` and ``x' = (b'/b) rho^(1 - eta) x + a' (1 - rho^(2 - eta)) m +
+    b' sqrt(1 - rho^(2 - 2 eta)) w``. Checks (tests/test_rf_inversion.py): eta = 0 is the DDPM posterior
+    q(x' | x, x0_hat), the rectified stochastic sampler (Lemma A.4) stepped exactly; eta = 1 the controlled
+    ODE step to y0 (Eq. 15), deterministic; as sigma_next -> sigma it tends to the Euler-Maruyama step; into
+    sigma 0 its std is 0 and it lands on m. From a flow model's sigma 1 (a = 0) rho is 0 and the step would
+    forget the inverted latent: ``rf_edit`` takes the ODE step there.
+
+    (Euler-Maruyama of the same SDE multiplies the off-data part of z by about 1 - dt (2 - eta) / t, which turns
+    negative once dt/t > 1/(2 - eta): the last steps of a 10- or 20-step EPS schedule do, and leave noise the
+    final step cannot remove.)
+    """
+    a, b = param.alpha(sigma), param.noise(sigma)
+    a_next, b_next = param.alpha(sigma_next), param.noise(sigma_next)
+    rho = a * b_next / (a_next * b)
+    pull = a_next * (1 - rho ** (2 - eta)) / (2 - eta)
+    return (b_next / b * rho ** (1 - eta), (2 - 2 * eta) * pull, eta * pull,
+            b_next * math.sqrt(max(1 - rho ** (2 - 2 * eta), 0.0)))
+
+
+def controlled_sde_step(param: Parameterization, x: torch.Tensor, x0_hat: torch.Tensor, source: torch.Tensor,
+                        sigma: float, sigma_next: float, eta: float, noise: torch.Tensor) -> torch.Tensor:
+    """One step of the rectified stochastic sampler with the controller (Theorem 3.5, Eq. 17), as its exact
+    transition with x0_hat frozen (``controlled_sde_coefficients``).
+
+    Eq. (17) is the rectified stochastic sampler of Lemma A.4 (Eq. 22) weighted by 1 - eta, the straight line
+    to y0 by eta, the noise by sqrt(1 - eta). (The official code puts the controlled velocity into Eq. 22
     instead: its controller counts twice and its noise is not scaled; both agree where eta = 0.)
     """
-    t, scale = rectified_flow_time(param, sigma)
-    t_next, scale_next = rectified_flow_time(param, sigma_next)
-    dt, z = t - t_next, x * scale
-    drift = (1 - eta) * (2 * (x0_hat - z) / t - z / (1 - t)) + eta * (source - z) / t
-    z = z + dt * drift + math.sqrt((1 - eta) * 2 * t * dt / (1 - t)) * noise
-    return z / scale_next
-
-
-def rectified_flow_time(param: Parameterization, sigma: float) -> tuple[float, float]:
-    """``(t, scale)``: a state ``a(sigma) x0 + b(sigma) eps`` is the rectified-flow state ``(1 - t) x0 + t eps``
-    after multiplying by ``scale = 1 / (a + b)``, with ``t = b * scale``.
-
-    The identity for FLOW with noise scale 1; ``t = sigma / (1 + sigma)``, ``x / (1 + sigma)`` for EPS/V models.
-    """
-    scale = 1.0 / (param.alpha(sigma) + param.noise(sigma))
-    return param.noise(sigma) * scale, scale
+    c_x, c_x0, c_y0, std = controlled_sde_coefficients(param, sigma, sigma_next, eta)
+    return c_x * x + c_x0 * x0_hat + c_y0 * source + std * noise

@@ -5,8 +5,14 @@ The source path is the recorded forward chain of the source latent (for flow mod
 transitions are the FLOW transitions of ``noise_levels``), and the target runs at an offset D from it:
 
 * ``"rectified"`` (flow models; the official release, ``pipeline_syncsde.py`` of Z-Jianxin/syncSDE-release):
-  Euler-Maruyama on the offset, ``D <- D + Delta * (drift_tgt(x_src + D) - drift_src(x_src))`` with the
-  reverse drift ``2 v - x / (1 - sigma)`` of the rectified SDE (v the image-pointing velocity, (x0 - x) / sigma).
+  the offset D follows the difference of the two reverse drifts ``2 v - x / (1 - sigma)`` of the rectified SDE
+  (v the image-pointing velocity, (x0 - x) / sigma); the shared noise cancels, so D obeys the linear ODE
+  ``dD/d(-t) = 2 (x0_tgt - x0_src - D) / t - D / (1 - t)`` in flow time. The release steps it by Euler,
+  ``D <- D (1 - dt (2/t + 1/(1 - t))) + ...``, whose factor turns negative for dt/t > 1/2 (on the step into 0
+  it is -1/(1 - t)) and diverges toward t = 1. Here it is stepped exactly with x0_tgt - x0_src frozen
+  (``rectified_offset_coefficients``): ``D' = (b'/b) rho D + a' (1 - rho^2) (x0_tgt - x0_src)``,
+  ``rho = a b' / (a' b)``, a factor in [0, 1] from sigma 1 down to 0. That is the DDPM posterior mean of the
+  target minus the source's: the same coupling as ``"ddpm"``, which it equals up to rounding.
 * ``"ddpm"`` (EPS, V and flow): the DDPM-posterior step of Cycle-SDE, target state
   ``x_rec_{k+1} + m_tgt(x_tgt) - m_src(x_rec)``; the noise of each step is solved under the source.
 
@@ -37,10 +43,6 @@ def sync_sde(source: Denoiser, target: Denoiser, x0: torch.Tensor, sigmas, param
         if param.name != "flow":
             raise InputError("discretisation: 'rectified' is the rectified-flow SDE and needs a flow (CONST) "
                              "model such as Flux or SD3; use 'ddpm' for EPS/V models")
-        if values[0] >= 1.0:
-            raise InputError("sigmas: the rectified SDE's drift x / (1 - sigma) diverges at sigma = 1; start "
-                             "below 1 (sync-SDE Edit: start_step >= 1; composable: SplitSigmas, as the "
-                             "official default that starts at step 4 of 28), or use 'ddpm'")
     states = forward_chain(x0, values, param, seeded(seed))
     x = states[0]
     for k in range(len(values) - 1):
@@ -51,9 +53,17 @@ def sync_sde(source: Denoiser, target: Denoiser, x0: torch.Tensor, sigmas, param
             source_mean, _ = param.ddim_mean(states[k], x0_source, sigma, sigma_next, 1.0)
             x = anchored_step(param, x, x0_target, sigma, sigma_next, 1.0, states[k + 1], source_mean)
         else:
-            offset = x - states[k]
-            drift_difference = 2 * (x0_target - x0_source - offset) / sigma - offset / (1 - sigma)
-            x = states[k + 1] + (offset + (sigma - sigma_next) * drift_difference)
+            keep, pull = rectified_offset_coefficients(param, sigma, sigma_next)
+            x = states[k + 1] + (keep * (x - states[k]) + pull * (x0_target - x0_source))
         x = pin_to_recorded(x, mask, states[k + 1])
         report(callback, k, x, x0_target, sigma, sigma_next)
     return x
+
+
+def rectified_offset_coefficients(param, sigma: float, sigma_next: float) -> tuple[float, float]:
+    """``(keep, pull)``: the exact step of the rectified offset ODE from ``sigma`` to ``sigma_next`` with the
+    clean estimates frozen, ``D' = keep D + pull (x0_tgt - x0_src)`` (module docstring); keep lies in [0, 1]."""
+    a, b = param.alpha(sigma), param.noise(sigma)
+    a_next, b_next = param.alpha(sigma_next), param.noise(sigma_next)
+    rho = a * b_next / (a_next * b)
+    return b_next / b * rho, a_next * (1 - rho * rho)
