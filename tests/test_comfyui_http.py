@@ -173,13 +173,8 @@ def test_pack_nodes_in_object_info(server):
         assert info[name]["category"] == "sampling/sde_edit" and info[name]["output_node"] is False
 
     live_schedulers = everything["KSampler"]["input"]["required"]["scheduler"][0]
-    if os.environ.get("SDE_EDIT_UPDATE_SNAPSHOT"):
-        version = server.request("/system_stats")["system"].get("comfyui_version")
-        assert version == "0.8.0", f"write the snapshot from ComfyUI 0.8.0, not {version}"
-        SNAPSHOT.parent.mkdir(exist_ok=True)
-        SNAPSHOT.write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
     snapshot = json.loads(SNAPSHOT.read_text())
-    assert sorted(snapshot) == sorted(info), "pack nodes added/removed: update the snapshot (module docstring)"
+    assert sorted(snapshot) == sorted(info), "pack nodes added/removed: run python -m tools.schema_snapshot --write"
     for name in sorted(info):
         assert normalise(info[name], live_schedulers) == normalise(snapshot[name], live_schedulers), name
 

@@ -1,7 +1,7 @@
 """The example workflows run in a real ComfyUI server (over HTTP), with tiny stand-ins for the big models.
 
-Each ``example_workflows/*.json`` is converted to an API prompt (``workflow_tools.ui_to_api``, widget order
-from the pack snapshot + 0.8.0 core schemas), then the heavy loaders are swapped for the test fixtures:
+Each ``example_workflows/*.json`` is converted to an API prompt (``workflow_check.ui_to_api``, widget order
+from the pack snapshot + 0.8.0's trimmed core schemas), then the heavy loaders are swapped for the test fixtures:
 
 * CheckpointLoaderSimple -> the tiny SD2 checkpoint; UNETLoader -> SDEEditTest_TinyFluxLoader;
   VAELoader -> the tiny 16-channel TAESD; DualCLIPLoader is dropped;
@@ -27,8 +27,9 @@ import zlib
 import pytest
 
 import comfy_server
-import workflow_tools as wt
 from comfy_server import FLUX2_VAE, FLUX_VAE, SD2_CKPT, SD_VAE, TEST_IMAGE, TEST_VIDEO, TEST_VIDEO_FRAMES, WAN21_VAE
+from tools.workflow_schema import WORKFLOW_DIR, load_object_info
+from workflow_check import ui_to_api
 
 pytestmark = pytest.mark.comfyui
 
@@ -51,10 +52,7 @@ def server(request):
 
 @pytest.fixture(scope="module")
 def object_info():
-    path = wt.core_object_info_path()
-    if not path.is_file():
-        pytest.skip(f"ComfyUI 0.8.0 node schemas not found at {path}")
-    return wt.load_object_info(path)
+    return load_object_info()
 
 
 def family_node(kind: str, inputs: dict, family: str, vae: str):
@@ -119,7 +117,7 @@ def tiny_prompt(prompt: dict, family: tuple[str, str] | None = None) -> dict:
     return out
 
 
-@pytest.mark.parametrize("name", sorted(wt.WORKFLOWS))
+@pytest.mark.parametrize("name", sorted(path.name for path in WORKFLOW_DIR.glob("*.json")))
 def test_example_workflow_runs(server, object_info, name):
     from PIL import Image
 
@@ -129,8 +127,8 @@ def test_example_workflow_runs(server, object_info, name):
         missing = FAMILIES[family[0]].missing()
         if missing:
             pytest.skip(f"{name} runs on {family[0]}: {missing}")
-    workflow = json.loads((wt.WORKFLOW_DIR / name).read_text())
-    prompt = tiny_prompt(wt.ui_to_api(workflow, object_info), family)
+    workflow = json.loads((WORKFLOW_DIR / name).read_text())
+    prompt = tiny_prompt(ui_to_api(workflow, object_info), family)
     if family is not None:  # the family's own tiny model, not the SD2 / Flux stand-ins
         assert {"SDEEditTest_FamilyModel", "SDEEditTest_FamilyCheckpoint"} & \
             {node["class_type"] for node in prompt.values()}

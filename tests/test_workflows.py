@@ -1,10 +1,12 @@
-"""The example workflows (``example_workflows/*.json``) are loadable UI workflows for ComfyUI 0.8.0 and 0.33.0.
+"""The example workflows (``example_workflows/*.json``) are loadable UI workflows for ComfyUI 0.8.0 and 0.33.0,
+exactly as ``python -m tools.example_workflows`` generates them.
 
-No ComfyUI needed: node schemas come from the releases' /object_info dumps (``<repo>/../shared/comfyui/
-object_info_<release>.json``) plus the pack's snapshot ``tests/data/pack_object_info.json``. Checked: node types
-exist, links join matching types, required sockets are connected, ``widgets_values`` follow each node's
-widget order (with the frontend's control_after_generate / upload entries) and hold valid values, and the
-UI -> API conversion gives a complete prompt. Running them in a real server: ``test_comfyui_workflows.py``.
+No ComfyUI needed: node schemas are the releases' /object_info dumps trimmed to the node types the workflows use
+(``tests/data/object_info_<release>.trimmed.json``, ``python -m tools.trim_schemas``) plus the pack's snapshot
+``tests/data/pack_object_info.json``. Checked: node types exist, links join matching types, required sockets are
+connected, ``widgets_values`` follow each node's widget order (with the frontend's control_after_generate /
+upload entries) and hold valid values, and the UI -> API conversion gives a complete prompt. Running them in a
+real server: ``test_comfyui_workflows.py``.
 """
 from __future__ import annotations
 
@@ -13,20 +15,19 @@ import json
 
 import pytest
 
-import workflow_tools as wt
+import workflow_check
+from tools import example_workflows, trim_schemas
+from tools.workflow_schema import (CHECKED_RELEASES, FRONTEND_ONLY, PACK_SNAPSHOT, WORKFLOW_DIR, load_object_info,
+                                   node_inputs, trimmed_schemas_path, workflow_node_types)
 
-WORKFLOW_FILES = sorted(wt.WORKFLOW_DIR.glob("*.json"))
+WORKFLOW_FILES = sorted(WORKFLOW_DIR.glob("*.json"))
 EXPECTED = {"cycle_sde_sd15_edit.json", "cycle_sde_flux_edit.json"}
-CYCLE_SDE_FILES = [wt.WORKFLOW_DIR / name for name in sorted(EXPECTED)]
+CYCLE_SDE_FILES = [WORKFLOW_DIR / name for name in sorted(EXPECTED)]
 
 
-@pytest.fixture(scope="module", params=wt.CHECKED_RELEASES)
+@pytest.fixture(scope="module", params=CHECKED_RELEASES)
 def object_info(request):
-    path = wt.core_object_info_path(request.param)
-    if not path.is_file():
-        pytest.skip(f"ComfyUI {request.param} node schemas not found at {path} (expected shared/comfyui/ beside "
-                    f"the checkout, or env SDE_EDIT_OBJECT_INFO for 0.8.0)")
-    return wt.load_object_info(path)
+    return load_object_info(request.param)
 
 
 def load(path):
@@ -38,7 +39,7 @@ def test_example_workflows_present():
 
 
 def test_pack_snapshot_has_the_pack_nodes():
-    snapshot = json.loads(wt.PACK_SNAPSHOT.read_text())
+    snapshot = json.loads(PACK_SNAPSHOT.read_text())
     assert set(snapshot) >= {"SDEEdit_CycleSDEInvert", "SDEEdit_CycleSDESampler", "SDEEdit_CycleSDEEdit"}
     for name, entry in snapshot.items():
         assert entry["name"] == name and entry["input_order"] and "output" in entry
@@ -49,11 +50,11 @@ def test_workflow_is_valid(path, object_info):
     """Every shipped workflow, whatever its method."""
     workflow = load(path)
     assert workflow["version"] == 0.4
-    assert wt.validate_workflow(workflow, object_info) == []
+    assert workflow_check.validate_workflow(workflow, object_info) == []
 
 
 @pytest.mark.parametrize("path", CYCLE_SDE_FILES, ids=lambda p: p.name)
-def test_cycle_sde_workflow_nodes(path, object_info):
+def test_cycle_sde_workflow_nodes(path):
     types = [node["type"] for node in load(path)["nodes"]]
     for needed in ("SDEEdit_CycleSDEInvert", "SDEEdit_CycleSDESampler", "Note", "DisableNoise", "VAEDecode"):
         assert needed in types, needed
@@ -64,7 +65,7 @@ def test_cycle_sde_workflow_nodes(path, object_info):
 def test_workflow_wiring(path, object_info):
     """Both replays use the inversion's SIGMAS and source latent; reconstruct uses the source guider."""
     workflow = load(path)
-    prompt = wt.ui_to_api(workflow, object_info)
+    prompt = workflow_check.ui_to_api(workflow, object_info)
     by_type = {}
     for node_id, node in prompt.items():
         by_type.setdefault(node["class_type"], []).append(node_id)
@@ -88,12 +89,12 @@ def test_workflow_wiring(path, object_info):
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
 def test_ui_to_api(path, object_info):
     workflow = load(path)
-    prompt = wt.ui_to_api(workflow, object_info)
-    notes = [n for n in workflow["nodes"] if n["type"] in wt.FRONTEND_ONLY]
+    prompt = workflow_check.ui_to_api(workflow, object_info)
+    notes = [n for n in workflow["nodes"] if n["type"] in FRONTEND_ONLY]
     assert len(prompt) == len(workflow["nodes"]) - len(notes)
     for node_id, node in prompt.items():
         info = object_info[node["class_type"]]
-        for name, spec, required in wt.node_inputs(info):
+        for name, spec, required in node_inputs(info):
             if required:
                 assert name in node["inputs"], (node_id, node["class_type"], name)
         for name, value in node["inputs"].items():
@@ -103,30 +104,48 @@ def test_ui_to_api(path, object_info):
 
 
 @pytest.fixture(scope="module")
-def generator_object_info():
-    """The schemas the generator writes the workflows from (ComfyUI 0.8.0's, as the frontend saves them)."""
-    path = wt.core_object_info_path()
-    if not path.is_file():
-        pytest.skip(f"ComfyUI 0.8.0 node schemas not found at {path}")
-    return wt.load_object_info(path)
+def generated():
+    return {path.name: text for path, text in example_workflows.generated_files().items()}
 
 
-@pytest.mark.parametrize("name", sorted(wt.WORKFLOWS))
-def test_committed_workflows_match_the_generator(name, generator_object_info):
-    """``python tests/workflow_tools.py`` regenerates the files; keep them in sync with it."""
-    assert load(wt.WORKFLOW_DIR / name) == json.loads(json.dumps(wt.WORKFLOWS[name](generator_object_info)))
+@pytest.mark.parametrize("name", sorted(example_workflows.WORKFLOWS))
+def test_committed_workflows_match_the_generator(name, generated):
+    """Byte for byte: ``python -m tools.example_workflows --write`` rewrites them."""
+    assert (WORKFLOW_DIR / name).read_text() == generated[name]
+
+
+def test_every_committed_workflow_is_generated():
+    assert {path.name for path in WORKFLOW_FILES} == set(example_workflows.WORKFLOWS)
+
+
+@pytest.mark.parametrize("release", CHECKED_RELEASES)
+def test_trimmed_schemas_cover_the_example_workflows(release):
+    """Every core node type of every example workflow has its schema in the release's trimmed dump."""
+    trimmed = json.loads(trimmed_schemas_path(release).read_text())
+    used = set().union(*(workflow_node_types(load(path)) for path in WORKFLOW_FILES))
+    assert used - set(json.loads(PACK_SNAPSHOT.read_text())) - set(trimmed) == set()
+
+
+def test_trimmed_schemas_are_the_trim_tools_output():
+    """``python -m tools.trim_schemas --write`` rewrites them from the full dumps (not in the repository)."""
+    missing = [str(trim_schemas.full_dump_path(release)) for release in CHECKED_RELEASES
+               if not trim_schemas.full_dump_path(release).is_file()]
+    if missing:
+        pytest.skip(f"ComfyUI's full /object_info dumps not found: {missing}")
+    for path, text in trim_schemas.trimmed_files().items():
+        assert path.read_text() == text, f"{path.name}: run python -m tools.trim_schemas --write"
 
 
 def test_validator_finds_errors(object_info):
     """The checks above would catch the usual mistakes."""
-    good = load(wt.WORKFLOW_DIR / "cycle_sde_sd15_edit.json")
-    assert wt.validate_workflow(good, object_info) == []
+    good = load(WORKFLOW_DIR / "cycle_sde_sd15_edit.json")
+    assert workflow_check.validate_workflow(good, object_info) == []
 
     def broken(change):
         workflow = copy.deepcopy(good)
         nodes = {n["type"]: n for n in workflow["nodes"]}
         change(workflow, nodes)
-        return wt.validate_workflow(workflow, object_info)
+        return workflow_check.validate_workflow(workflow, object_info)
 
     def drop_control(w, n):  # seed without its control_after_generate value
         n["SDEEdit_CycleSDEInvert"]["widgets_values"].pop(1)
@@ -164,5 +183,5 @@ def test_validator_finds_errors(object_info):
 
 
 def test_types_match():
-    assert wt.types_match("LATENT", "LATENT") and wt.types_match("*", "MODEL")
-    assert wt.types_match("IMAGE", "IMAGE,MASK") and not wt.types_match("LATENT", "IMAGE,MASK")
+    assert workflow_check.types_match("LATENT", "LATENT") and workflow_check.types_match("*", "MODEL")
+    assert workflow_check.types_match("IMAGE", "IMAGE,MASK") and not workflow_check.types_match("LATENT", "IMAGE,MASK")

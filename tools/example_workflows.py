@@ -1,306 +1,19 @@
-"""UI-format workflow tools (no ComfyUI or torch needed): node schemas, validation, UI -> API conversion,
-and the generator of the pack's ``example_workflows/*.json``.
+"""The generator of the pack's example workflows, ``example_workflows/*.json`` (UI format 0.4, as ComfyUI
+0.8.0's frontend saves them), built from the node schemas of ``tools.workflow_schema``::
 
-Schemas come from /object_info dumps: ComfyUI 0.8.0's core nodes (``<repo>/../shared/comfyui/
-object_info_0.8.0.json``, or env ``SDE_EDIT_OBJECT_INFO``) plus the pack's own snapshot
-``tests/data/pack_object_info.json`` (written by ``tests/test_comfyui_http.py`` from a live 0.8.0 server).
+    python -m tools.example_workflows           # check: exit 1 and a diff if a committed file differs
+    python -m tools.example_workflows --write   # rewrite example_workflows/*.json
 
-Regenerate the example workflows after a schema change with::
-
-    python tests/workflow_tools.py          # writes example_workflows/*.json
-
-Widget rules (ComfyUI frontend 1.2x-1.3x, checked against the official workflow templates):
-
-* widget inputs are the INT / FLOAT / STRING / BOOLEAN / COMBO inputs (required, then optional, in
-  ``input_order``) unless ``forceInput``; sockets (MODEL, LATENT, ...) are not widgets;
-* ``widgets_values`` is positional in that order, plus one frontend-only value right after a widget with
-  ``control_after_generate`` ("fixed" / "increment" / "decrement" / "randomize") and one after a combo with
-  ``image_upload`` (the upload button, value "image"); a widget converted to an input keeps its value;
-* frontend-only nodes (Note, MarkdownNote) have only ``widgets_values`` and never reach the API prompt.
+Validation and the UI -> API conversion are the tests' (``tests/workflow_check.py``, ``tests/test_workflows.py``).
 """
 from __future__ import annotations
 
 import json
-import os
-import re
-import sys
-from pathlib import Path
 
-TESTS_DIR = Path(__file__).resolve().parent
-REPO_ROOT = TESTS_DIR.parent
-PACK_SNAPSHOT = TESTS_DIR / "data" / "pack_object_info.json"
-SHARED_COMFYUI = REPO_ROOT.parent / "shared" / "comfyui"
-CORE_OBJECT_INFO = SHARED_COMFYUI / "object_info_0.8.0.json"
-CHECKED_RELEASES = ("0.8.0", "0.33.0")  # core schema dumps the example workflows are validated against
-WORKFLOW_DIR = REPO_ROOT / "example_workflows"
+from tools.generated_files import check_or_write, tool_parser
+from tools.workflow_schema import (FRONTEND_ONLY, WORKFLOW_DIR, input_options, input_type, is_widget,
+                                   load_object_info, node_inputs, widget_layout)
 
-WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
-FRONTEND_ONLY = {"Note": ["text"], "MarkdownNote": ["text"]}  # node type -> its widgets
-CONTROL_VALUES = ("fixed", "increment", "decrement", "randomize")
-FILE_NAME = re.compile(r"\.(safetensors|sft|ckpt|pt|pth|bin|gguf|png|jpe?g|webp)$", re.IGNORECASE)
-UPLOAD_KEYS = ("image_upload", "video_upload", "audio_upload", "animated_image_upload")
-
-
-# ---- schemas ---------------------------------------------------------------------------------------------
-
-def core_object_info_path(release: str = "0.8.0") -> Path:
-    """The /object_info dump of a ComfyUI release (0.8.0's may be moved with env SDE_EDIT_OBJECT_INFO)."""
-    if release == "0.8.0":
-        return Path(os.environ.get("SDE_EDIT_OBJECT_INFO", CORE_OBJECT_INFO))
-    return SHARED_COMFYUI / f"object_info_{release}.json"
-
-
-def load_object_info(core: Path | None = None) -> dict:
-    """Core 0.8.0 schemas + the pack snapshot (the pack wins on a name clash)."""
-    info = json.loads(Path(core or core_object_info_path()).read_text())
-    info.update(json.loads(PACK_SNAPSHOT.read_text()))
-    return info
-
-
-def input_type(spec) -> str:
-    """The type name of an /object_info input spec: V1 combos are [[options], {...}] -> "COMBO"."""
-    kind = spec[0]
-    return "COMBO" if isinstance(kind, list) else kind
-
-
-def input_options(spec) -> dict:
-    return spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
-
-
-def combo_choices(spec) -> list | None:
-    if isinstance(spec[0], list):
-        return spec[0]
-    return input_options(spec).get("options") if spec[0] == "COMBO" else None
-
-
-def node_inputs(node_info: dict) -> list[tuple[str, list, bool]]:
-    """[(name, spec, required)] in the frontend's order: required then optional, each in input_order."""
-    out = []
-    order = node_info.get("input_order") or {k: list(v) for k, v in node_info["input"].items()}
-    for section in ("required", "optional"):
-        specs = node_info["input"].get(section) or {}
-        for name in order.get(section, list(specs)):
-            out.append((name, specs[name], section == "required"))
-    return out
-
-
-def is_widget(spec) -> bool:
-    return input_type(spec) in WIDGET_TYPES and not input_options(spec).get("forceInput", False)
-
-
-def widget_layout(node_type: str, object_info: dict) -> list[tuple[str, str | None]]:
-    """The positions of ``widgets_values``: (input name, None) for a real widget, (input name, "control")
-    / (input name, "upload") for the frontend-only value that follows it."""
-    if node_type in FRONTEND_ONLY:
-        return [(name, None) for name in FRONTEND_ONLY[node_type]]
-    layout = []
-    for name, spec, _ in node_inputs(object_info[node_type]):
-        if not is_widget(spec):
-            continue
-        layout.append((name, None))
-        options = input_options(spec)
-        if options.get("control_after_generate"):
-            layout.append((name, "control"))
-        if any(options.get(key) for key in UPLOAD_KEYS):
-            layout.append((name, "upload"))
-    return layout
-
-
-def types_match(output_type: str, input_type_: str) -> bool:
-    """As the frontend: "*" matches anything, "A,B" lists alternatives."""
-    if output_type == "*" or input_type_ == "*":
-        return True
-    return bool(set(output_type.split(",")) & set(input_type_.split(",")))
-
-
-# ---- validation ------------------------------------------------------------------------------------------
-
-def validate_workflow(workflow: dict, object_info: dict) -> list[str]:
-    """Every problem found in a UI-format workflow (empty list = valid)."""
-    problems = []
-    for key in ("last_node_id", "last_link_id", "nodes", "links", "version"):
-        if key not in workflow:
-            problems.append(f"missing top-level key {key!r}")
-    if problems:
-        return problems
-    nodes = {}
-    for node in workflow["nodes"]:
-        if node["id"] in nodes:
-            problems.append(f"duplicate node id {node['id']}")
-        nodes[node["id"]] = node
-        for key in ("id", "type", "pos", "size", "flags", "order", "mode", "properties"):
-            if key not in node:
-                problems.append(f"node {node.get('id')}: missing {key!r}")
-    if nodes and max(nodes) > workflow["last_node_id"]:
-        problems.append(f"last_node_id {workflow['last_node_id']} < largest node id {max(nodes)}")
-    links = {}
-    for link in workflow["links"]:
-        if len(link) != 6:
-            problems.append(f"link {link}: expected [id, src, src_slot, dst, dst_slot, type]")
-            continue
-        if link[0] in links:
-            problems.append(f"duplicate link id {link[0]}")
-        links[link[0]] = link
-    if links and max(links) > workflow["last_link_id"]:
-        problems.append(f"last_link_id {workflow['last_link_id']} < largest link id {max(links)}")
-    orders = sorted(node["order"] for node in nodes.values())
-    if orders != list(range(len(nodes))):
-        problems.append(f"node 'order' values must be 0..{len(nodes) - 1}, got {orders}")
-
-    for node in nodes.values():
-        where = f"node {node['id']} ({node['type']})"
-        if node["type"] in FRONTEND_ONLY:
-            if node.get("inputs") or node.get("outputs"):
-                problems.append(f"{where}: a note has no inputs/outputs")
-        elif node["type"] not in object_info:
-            problems.append(f"{where}: unknown node type")
-            continue
-        problems += [f"{where}: {p}" for p in _check_widgets(node, object_info)]
-        if node["type"] not in FRONTEND_ONLY:
-            problems += [f"{where}: {p}" for p in _check_sockets(node, object_info[node["type"]], links)]
-
-    for link_id, (_, src, src_slot, dst, dst_slot, link_type) in links.items():
-        where = f"link {link_id} ({src}:{src_slot} -> {dst}:{dst_slot})"
-        if src not in nodes or dst not in nodes:
-            problems.append(f"{where}: unknown node")
-            continue
-        src_node, dst_node = nodes[src], nodes[dst]
-        src_info, dst_info = object_info.get(src_node["type"]), object_info.get(dst_node["type"])
-        if src_info is None or dst_info is None:
-            problems.append(f"{where}: joins a node without sockets")
-            continue
-        if src_slot >= len(src_info["output"]):
-            problems.append(f"{where}: {src_node['type']} has no output {src_slot}")
-            continue
-        out_type = src_info["output"][src_slot]
-        outputs = src_node.get("outputs") or []
-        if src_slot >= len(outputs) or link_id not in (outputs[src_slot].get("links") or []):
-            problems.append(f"{where}: not listed in the source node's outputs[{src_slot}].links")
-        inputs = dst_node.get("inputs") or []
-        if dst_slot >= len(inputs) or inputs[dst_slot].get("link") != link_id:
-            problems.append(f"{where}: the target node's inputs[{dst_slot}].link is not {link_id}")
-            continue
-        name = inputs[dst_slot]["name"]
-        specs = {n: s for n, s, _ in node_inputs(dst_info)}
-        if name not in specs:
-            problems.append(f"{where}: {dst_node['type']} has no input {name!r}")
-            continue
-        in_type = input_type(specs[name])
-        if not types_match(out_type, in_type):
-            problems.append(f"{where}: {src_node['type']} output {out_type} does not fit "
-                            f"{dst_node['type']}.{name} ({in_type})")
-        if link_type not in (out_type, "*") and not types_match(link_type, in_type):
-            problems.append(f"{where}: link type {link_type} differs from the output type {out_type}")
-    return problems
-
-
-def _check_sockets(node: dict, info: dict, links: dict) -> list[str]:
-    problems = []
-    specs = {name: (spec, required) for name, spec, required in node_inputs(info)}
-    linked = set()
-    for index, entry in enumerate(node.get("inputs") or []):
-        name = entry.get("name")
-        if name not in specs:
-            problems.append(f"inputs[{index}]: {node['type']} has no input {name!r}")
-            continue
-        declared, actual = entry.get("type"), input_type(specs[name][0])
-        if declared != actual and not (actual == "COMBO" and declared in ("COMBO", "*")):
-            problems.append(f"inputs[{index}] {name!r}: type {declared} differs from the schema's {actual}")
-        if entry.get("link") is not None:
-            if entry["link"] not in links:
-                problems.append(f"inputs[{index}] {name!r}: link {entry['link']} does not exist")
-            linked.add(name)
-    for name, (spec, required) in specs.items():
-        if required and not is_widget(spec) and name not in linked:
-            problems.append(f"required input {name!r} ({input_type(spec)}) is not connected")
-    outputs = node.get("outputs") or []
-    if len(outputs) > len(info["output"]):  # fewer is fine: a newer release added outputs, the frontend adds them
-        problems.append(f"{len(outputs)} outputs listed, the schema has {len(info['output'])}")
-    for index, (entry, out_type) in enumerate(zip(outputs, info["output"])):
-        if entry.get("type") != out_type:
-            problems.append(f"outputs[{index}]: type {entry.get('type')} differs from the schema's {out_type}")
-        for link_id in entry.get("links") or []:
-            if link_id not in links or links[link_id][1] != node["id"] or links[link_id][2] != index:
-                problems.append(f"outputs[{index}]: link {link_id} does not start here")
-    return problems
-
-
-def _check_widgets(node: dict, object_info: dict) -> list[str]:
-    layout = widget_layout(node["type"], object_info)
-    values = node.get("widgets_values", [])
-    if isinstance(values, dict):
-        return ["widgets_values as a dict is not supported here (use the positional list)"]
-    if len(values) != len(layout):
-        return [f"widgets_values has {len(values)} entries, expected {len(layout)}: "
-                f"{[n + ('' if k is None else ':' + k) for n, k in layout]}"]
-    if node["type"] in FRONTEND_ONLY:
-        return [] if all(isinstance(v, str) for v in values) else ["note text must be a string"]
-    problems = []
-    specs = {name: spec for name, spec, _ in node_inputs(object_info[node["type"]])}
-    for (name, extra), value in zip(layout, values):
-        spec = specs[name]
-        if extra == "control":
-            if value not in CONTROL_VALUES:
-                problems.append(f"{name}: control_after_generate value {value!r} not in {CONTROL_VALUES}")
-            continue
-        if extra == "upload":
-            continue
-        problems += [f"{name}: {p}" for p in _check_value(spec, value)]
-    return problems
-
-
-def _check_value(spec, value) -> list[str]:
-    kind, options = input_type(spec), input_options(spec)
-    if kind in ("INT", "FLOAT"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                (kind == "INT" and not float(value).is_integer()):
-            return [f"{value!r} is not a {kind}"]
-        if "min" in options and value < options["min"] or "max" in options and value > options["max"]:
-            return [f"{value} outside [{options.get('min')}, {options.get('max')}]"]
-    elif kind == "STRING" and not isinstance(value, str):
-        return [f"{value!r} is not a string"]
-    elif kind == "BOOLEAN" and not isinstance(value, bool):
-        return [f"{value!r} is not a boolean"]
-    elif kind == "COMBO":
-        choices = combo_choices(spec)
-        # file lists (checkpoints, VAEs, images, ...) are machine-specific in a schema dump
-        if choices and not FILE_NAME.search(str(value)) and value not in choices:
-            return [f"{value!r} not among {choices}"]
-    return []
-
-
-# ---- UI -> API -------------------------------------------------------------------------------------------
-
-def ui_to_api(workflow: dict, object_info: dict) -> dict:
-    """The API prompt that the frontend's graphToPrompt would send for a plain workflow (no groups nodes,
-    subgraphs, reroutes or primitive nodes; muted/bypassed nodes are not supported)."""
-    links = {link[0]: link for link in workflow["links"]}
-    prompt = {}
-    for node in workflow["nodes"]:
-        if node["type"] in FRONTEND_ONLY:
-            continue
-        if node.get("mode", 0) != 0:
-            raise NotImplementedError(f"node {node['id']}: mode {node['mode']} (muted/bypassed) not supported")
-        info = object_info[node["type"]]
-        inputs = {}
-        values = iter(node.get("widgets_values") or [])
-        for name, extra in widget_layout(node["type"], object_info):
-            value = next(values)
-            if extra is None:
-                inputs[name] = value
-        for entry in node.get("inputs") or []:
-            if entry.get("link") is not None:
-                _, src, src_slot, *_ = links[entry["link"]]
-                inputs[entry["name"]] = [str(src), src_slot]
-        known = {name for name, _, _ in node_inputs(info)}
-        assert set(inputs) <= known, (node["type"], set(inputs) - known)
-        prompt[str(node["id"])] = {"class_type": node["type"], "inputs": inputs,
-                                   "_meta": {"title": node.get("title") or info.get("display_name")
-                                             or node["type"]}}
-    return prompt
-
-
-# ---- building UI workflows -------------------------------------------------------------------------------
 
 class WorkflowBuilder:
     """Writes UI-format (version 0.4) workflows; widget values are given by input name."""
@@ -1092,21 +805,15 @@ WORKFLOWS = {"cycle_sde_sd15_edit.json": sd15_workflow, "cycle_sde_flux_edit.jso
              "rf_inversion_hunyuan_video_edit.json": hunyuan_video_rf_workflow}
 
 
-def write_workflows(directory: Path = WORKFLOW_DIR) -> list[Path]:
-    object_info = load_object_info()
-    directory.mkdir(exist_ok=True)
-    written = []
-    for name, build in WORKFLOWS.items():
-        workflow = build(object_info)
-        problems = validate_workflow(workflow, object_info)
-        if problems:
-            raise ValueError(f"{name}: " + "\n".join(problems))
-        path = directory / name
-        path.write_text(json.dumps(workflow, indent=2) + "\n")
-        written.append(path)
-    return written
+def generated_files(object_info: dict | None = None) -> dict:
+    """{path in example_workflows/: content} of every workflow, from ``object_info`` (default: 0.8.0 + pack)."""
+    object_info = load_object_info() if object_info is None else object_info
+    return {WORKFLOW_DIR / name: json.dumps(build(object_info), indent=2) + "\n" for name, build in WORKFLOWS.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    return check_or_write(generated_files(), tool_parser(__doc__).parse_args(argv).write)
 
 
 if __name__ == "__main__":
-    for path in write_workflows(Path(sys.argv[1]) if len(sys.argv) > 1 else WORKFLOW_DIR):
-        print("wrote", path)
+    raise SystemExit(main())
