@@ -60,7 +60,7 @@ def test_all_in_one_nodes_check_the_latent_against_the_model(sd_model, kind, sha
 def test_samplers_check_the_latent_against_the_model(sd_model):
     """The composable path: SamplerCustomAdvanced hands the pack's SAMPLERs whatever latent it was given."""
     guider = cfg_guider(sd_model)
-    sigmas = adapter.schedule(sd_model, "normal", 3, 0.6)
+    sigmas = adapter.scheduler_sigmas(sd_model, "normal", 3, 0.6)
     wrong = {"samples": torch.randn(1, 16, 8, 8), "noise_mask": torch.ones(1, 8, 8)}
     samplers = [cycle_sde.CycleSDEInversionSampler(0, 1.0, torch.float32), sde_inpaint.SDEInpaintSampler(1.0, 0),
                 rf_inversion.RFInversionForwardSampler(0.5, 0)]
@@ -91,7 +91,7 @@ def test_eta_stop_past_the_last_step_means_to_the_end_with_any_start_step(sd_mod
         past = all_in_one("rf", sd_model, latent, eta_stop=40, **args)[0]["samples"]
         to_end = all_in_one("rf", sd_model, latent, eta_stop=6, **args)[0]["samples"]
         assert torch.equal(past, to_end)
-    schedule = adapter.schedule(sd_model, "simple", 6)
+    schedule = adapter.scheduler_sigmas(sd_model, "simple", 6)
     sampler = rf_inversion.RFInversionReverseSampler(latent["samples"], 0.5, 0, 40, "constant", False, 0,
                                                      skipped_sigmas=schedule[:2])
     to_end = rf_inversion.RFInversionReverseSampler(latent["samples"], 0.5, 0, 6, "constant", False, 0,
@@ -106,7 +106,7 @@ def test_t0_is_where_the_schedule_starts_for_every_scheduler(sd_model, scheduler
     model_sampling = sd_model.get_model_object("model_sampling")
     full = comfy.samplers.calculate_sigmas(model_sampling, scheduler, 20).cpu()
     assert len(full) == 21
-    assert torch.equal(adapter.schedule(sd_model, scheduler, 10, 0.5), full[-11:])
+    assert torch.equal(adapter.scheduler_sigmas(sd_model, scheduler, 10, 0.5), full[-11:])
 
 
 def test_a_scheduler_that_cannot_start_at_t0_is_refused(sd_model):
@@ -115,7 +115,7 @@ def test_a_scheduler_that_cannot_start_at_t0_is_refused(sd_model):
     latent = {"samples": torch.randn(1, 4, 8, 8)}
     with pytest.raises(InputError, match=r"t0: scheduler 'ddim_uniform' makes 999 steps when asked for 2000 "
                                          r"\(steps 1000 / t0 0.5\)"):
-        adapter.schedule(sd_model, "ddim_uniform", 1000, 0.5)
+        adapter.scheduler_sigmas(sd_model, "ddim_uniform", 1000, 0.5)
     with pytest.raises(InputError, match="t0: scheduler 'ddim_uniform' makes"):
         all_in_one("cycle", sd_model, latent, scheduler="ddim_uniform", steps=1000, t0=0.5)
     with pytest.raises(InputError, match="t0: scheduler 'ddim_uniform' makes"):
@@ -142,7 +142,7 @@ def test_composable_nodes_check_their_combo_values(sd_model):
                                    eta=0.5, eta_start=0, eta_stop=3, eta_trend="cosine", stochastic=False, seed=0),
          "eta_trend"),
         (lambda: harness.call_node(cycle_sde.CycleSDEInvertNode, guider=cfg_guider(sd_model),
-                                   sigmas=adapter.schedule(sd_model, "normal", 3, 0.6),
+                                   sigmas=adapter.scheduler_sigmas(sd_model, "normal", 3, 0.6),
                                    latent={"samples": torch.randn(1, 4, 8, 8)}, seed=0, eta=1.0, storage_dtype="int8"),
          "storage_dtype"),
     ]

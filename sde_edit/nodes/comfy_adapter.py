@@ -118,6 +118,11 @@ def latent_with(latent: dict, samples: torch.Tensor, keep_mask: bool = True) -> 
 
 # ---- conditioning and guiders ----------------------------------------------------------------------------
 
+def guider_model(guider):
+    """The MODEL (ModelPatcher) a GUIDER samples with."""
+    return guider.model_patcher
+
+
 def zeroed_conditioning(conditioning):
     """ConditioningZeroOut: the same conditioning with every tensor set to zero (an empty negative)."""
     out = []
@@ -221,7 +226,7 @@ def scheduler_names() -> list[str]:
     return list(comfy.samplers.SCHEDULER_NAMES)
 
 
-def schedule(model, scheduler: str, steps: int, t0: float = 1.0, name: str = "t0") -> torch.Tensor:
+def scheduler_sigmas(model, scheduler: str, steps: int, t0: float = 1.0, name: str = "t0") -> torch.Tensor:
     """``steps`` steps from ``t0`` (BasicScheduler's denoise) of the model's full schedule down to 0.
 
     The full schedule has ``steps / t0`` steps; a scheduler that cannot make that many (``ddim_uniform``

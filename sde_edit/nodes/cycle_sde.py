@@ -61,14 +61,14 @@ class CycleSDEReplaySampler(adapter.PackSampler):
 def invert(guider, sigmas, latent: dict, seed: int, eta: float, storage_dtype=torch.float32, callback=None):
     """Run the inversion sampler through ``guider.sample``; returns (trajectory, start state in LATENT scale)."""
     sampler = CycleSDEInversionSampler(seed, eta, storage_dtype)
-    samples = adapter.model_latent(guider.model_patcher, latent)
+    samples = adapter.model_latent(adapter.guider_model(guider), latent)
     start = adapter.run_sampler(guider, sampler, sigmas, samples, callback=callback, seed=seed)
     return sampler.trajectory, start
 
 
 def replay(guider, sigmas, latent: dict, trajectory, callback=None) -> dict:
     """Run the replay sampler through ``guider.sample`` with the latent's noise mask; returns a LATENT."""
-    samples = adapter.model_latent(guider.model_patcher, latent)
+    samples = adapter.model_latent(adapter.guider_model(guider), latent)
     out = adapter.run_sampler(guider, CycleSDEReplaySampler(trajectory), sigmas, samples, callback=callback,
                               denoise_mask=adapter.noise_mask(latent, samples), seed=trajectory.seed)
     return adapter.latent_with(latent, out)
@@ -109,7 +109,7 @@ class CycleSDEInvertNode(io.ComfyNode):
     @classmethod
     def execute(cls, guider, sigmas, latent, seed, eta, storage_dtype) -> io.NodeOutput:
         check_choice(storage_dtype, STORAGE_DTYPES, "storage_dtype")
-        (callback,) = adapter.progress(guider.model_patcher, len(sigmas) - 1)
+        (callback,) = adapter.progress(adapter.guider_model(guider), len(sigmas) - 1)
         trajectory, start = invert(guider, sigmas, latent, seed, eta, STORAGE_DTYPES[storage_dtype], callback)
         return io.NodeOutput(trajectory, adapter.latent_with(latent, start, keep_mask=False))
 
@@ -179,7 +179,7 @@ class CycleSDEEditNode(io.ComfyNode):
     @classmethod
     def execute(cls, model, source, target, latent, steps, t0, cfg, scheduler, seed, eta,
                 negative=None) -> io.NodeOutput:
-        sigmas = adapter.schedule(model, scheduler, steps, t0)
+        sigmas = adapter.scheduler_sigmas(model, scheduler, steps, t0)
         adapter.noise_mask(latent, adapter.model_latent(model, latent))
         negative = negative if negative is not None else adapter.zeroed_conditioning(source)
         inversion, edit = adapter.progress(model, steps, steps)

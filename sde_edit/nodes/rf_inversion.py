@@ -172,7 +172,7 @@ class RFInversionEditNode(io.ComfyNode):
             eta_stop = max(round(stop * steps / PAPER_STEPS), start_step + 1)  # keep at least one window step
         if not 0 <= start_step < steps:
             raise InputError(f"start_step: must lie in [0, {steps - 1}] for {steps} steps, got {start_step}")
-        sigmas = adapter.schedule(model, scheduler, steps)
+        sigmas = adapter.scheduler_sigmas(model, scheduler, steps)
         samples = adapter.model_latent(model, latent)
         mask = adapter.noise_mask(latent, samples)
         forward = adapter.positive_guider(model, inversion if inversion is not None else inversion_conditioning(target))

@@ -183,7 +183,7 @@ class SDEDragNode(io.ComfyNode):
             image_size = (image.shape[2], image.shape[1])
         sampler = SDEDragSampler(points, settings_from(alpha, beta, window, subdrag_step, eta), seed,
                                  downscale, image_size)
-        sigmas = adapter.schedule(model, scheduler, PRESETS.get(preset, steps), t0)
+        sigmas = adapter.scheduler_sigmas(model, scheduler, PRESETS.get(preset, steps), t0)
         noise_mask = drag_mask(latent, samples, downscale, mask, editor_mask, image_size)
         (callback,) = adapter.progress(model, len(sigmas) - 1)
         out = adapter.run_sampler(adapter.cfg_guider(model, positive, negative, cfg), sampler, sigmas, samples,

@@ -125,7 +125,7 @@ class SyncSDEEditNode(io.ComfyNode):
         check_choice(discretisation, DISCRETISATIONS, "discretisation")
         if not 0 <= start_step < steps:
             raise InputError(f"start_step: must lie in [0, {steps - 1}] for {steps} steps, got {start_step}")
-        sigmas = adapter.schedule(model, scheduler, steps)[start_step:]
+        sigmas = adapter.scheduler_sigmas(model, scheduler, steps)[start_step:]
         guider = adapter.TwoBranchGuider(model, source, source_negative, source_cfg, target, target_negative,
                                          target_cfg)
         samples = adapter.model_latent(model, latent)
