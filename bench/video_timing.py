@@ -106,7 +106,6 @@ def main(argv=None) -> int:
     per_call = {name: seconds / calls for name, calls, seconds in rows}
     euler = per_call[rows[0][0]]
     trajectory = state["trajectory"]
-    trajectory_bytes = trajectory.states.nbytes + trajectory.source_means.nbytes
     latent_mib = latent["samples"].nbytes / 2**20
     lines = [f"Wan 2.1 class, width {args.width}, {args.depth} block(s), random weights; latent {list(LATENT)} "
              f"({latent_mib:.1f} MiB float32); {args.steps} steps from t0 0.7; CFG 1; {torch.get_num_threads()} "
@@ -114,9 +113,11 @@ def main(argv=None) -> int:
              "| sampler | model calls | seconds | seconds per call | ratio to core euler |", "|---|---|---|---|---|"]
     lines += [f"| {name} | {calls} | {seconds:.2f} | {seconds / calls:.2f} | {seconds / calls / euler:.2f} |"
               for name, calls, seconds in rows]
-    lines += ["", f"Cycle-SDE trajectory: {trajectory.states.shape[0]} states + {trajectory.source_means.shape[0]} "
-              f"step means = {trajectory_bytes / 2**20:.0f} MiB on the CPU in float32 ({2 * args.steps + 1} "
-              f"latents of {latent_mib:.1f} MiB); float16 / bfloat16 storage halves it."]
+    lines += ["", f"Cycle-SDE trajectory: the source, the top state and {trajectory.source_means.shape[0]} step means "
+              f"= {trajectory.nbytes / 2**20:.0f} MiB on the CPU in float32 ({args.steps + 2} latents of "
+              f"{latent_mib:.1f} MiB; the recorded states are drawn again from the seed during the replay, the "
+              f"{2 * args.steps + 1} latents kept before took {(2 * args.steps + 1) * latent_mib:.0f} MiB); "
+              f"float16 / bfloat16 storage halves the step means and the top state."]
     text = "\n".join(lines)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "video_timing.md").write_text(text + "\n")

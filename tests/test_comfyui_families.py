@@ -44,6 +44,7 @@ if os.environ.get("COMFYUI_ROOT"):
     from sde_edit.nodes import comfy_adapter as adapter
     from sde_edit.nodes import cycle_sde, rf_inversion, sde_drag, sde_inpaint, sync_sde
     from sde_edit.samplers import InputError
+    from sde_edit.samplers.engine import forward_chain, seeded
 else:
     FAMILIES = {}
 
@@ -95,7 +96,11 @@ def run_cycle_sde(family, model, latent):
                                    latent={"samples": latent}, seed=5, eta=1.0, storage_dtype="float32")[0]
     sampler = harness.call_node(cycle_sde.CycleSDESamplerNode, trajectory=trajectory)[0]
     out = custom_advanced(guider(family, model), sampler, sigmas(model), {"samples": latent})["samples"]
-    return {"error": rel_err(out, latent), "exact": rel_err(out, latent) <= EXACT}
+    # the states the replay drew again from the seed are the chain the inversion recorded, bit for bit
+    redrawn = torch.equal(torch.stack(list(trajectory.recorded_states())),
+                          forward_chain(trajectory.source, list(trajectory.sigmas), trajectory.parameterization,
+                                        seeded(trajectory.seed)))
+    return {"error": rel_err(out, latent), "exact": rel_err(out, latent) <= EXACT and redrawn}
 
 
 def run_sync_sde(family, model, latent):

@@ -193,7 +193,7 @@ def test_a_half_precision_trajectory_of_a_video(name, models, storage):
     latent = video_latent(family)
     trajectory = harness.call_node(cycle_sde.CycleSDEInvertNode, guider=guider(family, model, 1), sigmas=sigmas(model),
                                    latent={"samples": latent}, seed=5, eta=1.0, storage_dtype=storage)[0]
-    assert trajectory.states.dtype == getattr(torch, storage)
+    assert trajectory.source_means.dtype == trajectory.start.dtype == getattr(torch, storage)
     replay = harness.call_node(cycle_sde.CycleSDESamplerNode, trajectory=trajectory)[0]
     out = custom_advanced(guider(family, model, 1), replay, sigmas(model), {"samples": latent})["samples"]
     assert rel_err(out, latent) < {"float16": 5e-3, "bfloat16": 4e-2}[storage]

@@ -8,6 +8,7 @@ from conftest import rel_err
 from sde_edit.samplers import EPS, FLOW, InputError, cycle_sde_invert, cycle_sde_replay
 from sde_edit.testing.calls import CallCounter
 from sde_edit.testing.analytic import cfg_denoiser, gaussian
+from sde_edit.samplers.engine import forward_chain, seeded
 from sde_edit.samplers.noise_levels import flow
 from sde_edit.testing.schedules import flow_schedule, sd_uniform_schedule
 from sde_edit.testing.shape_world import ShapeWorld
@@ -121,8 +122,8 @@ def test_fixed_seed_is_deterministic_and_seeds_differ(mixture):
     a = cycle_sde_invert(denoiser, x0, sigmas, param, seed=1)
     b = cycle_sde_invert(denoiser, x0, sigmas, param, seed=1)
     c = cycle_sde_invert(denoiser, x0, sigmas, param, seed=2)
-    assert torch.equal(a.states, b.states) and torch.equal(a.source_means, b.source_means)
-    assert not torch.allclose(a.states[0], c.states[0])
+    assert torch.equal(states(a), states(b)) and torch.equal(a.source_means, b.source_means)
+    assert not torch.allclose(a.start, c.start)
     target = guided(mixture, param, 2.0, labels=(3,))
     assert torch.equal(cycle_sde_replay(target, a), cycle_sde_replay(target, b))
 
@@ -132,9 +133,31 @@ def test_trajectory_storage_is_cpu_and_half_precision_is_close(mixture):
     denoiser = guided(mixture, param, 1.0)
     x0 = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0))
     half = cycle_sde_invert(denoiser, x0, sigmas, param, seed=0, storage_dtype=torch.float16)
-    assert half.states.device.type == "cpu" and half.states.dtype == torch.float16
-    assert half.states.shape == (len(sigmas), 1, 4, 8, 8)
+    assert half.source_means.device.type == "cpu" and half.source_means.dtype == torch.float16
+    assert states(half).dtype == torch.float16 and states(half).shape == (len(sigmas), 1, 4, 8, 8)
     assert rel_err(cycle_sde_replay(denoiser, half), x0) < 5e-3
+
+
+def states(trajectory):
+    return torch.stack(list(trajectory.recorded_states()))
+
+
+@pytest.mark.parametrize("storage", [torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("name", ["eps", "flow"])
+def test_recorded_states_are_drawn_again_bit_for_bit(mixture, name, storage):
+    """The trajectory keeps the source, its seed, the top state and the means; the states a replay reads are
+    the forward chain drawn again from the seed, equal bit for bit to the chain the inversion recorded (and the
+    pack stored before), at the storage precision; the kept tensors are about half the old 2 * steps + 1."""
+    param, sigmas = PARAMS[name]
+    x0 = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(6))
+    trajectory = cycle_sde_invert(guided(mixture, param, 2.0), x0, sigmas, param, seed=9, storage_dtype=storage)
+    recorded = forward_chain(x0, sigmas, param, seeded(9)).to(storage)
+    assert torch.equal(states(trajectory), recorded)
+    assert torch.equal(trajectory.start, recorded[0]) and torch.equal(trajectory.source, x0)
+    latent = x0.numel() * torch.finfo(storage).bits // 8
+    steps = len(sigmas) - 1
+    assert trajectory.nbytes == steps * latent + latent + x0.numel() * 4
+    assert trajectory.nbytes <= 0.55 * (2 * steps + 1) * latent + x0.numel() * 4
 
 
 def test_recovered_noise_has_the_exact_reverse_conditional_law():
@@ -162,8 +185,8 @@ def test_noise_scale_scales_the_recorded_noise(mixture):
     scaled = cycle_sde_invert(mixture.denoiser(flow(8.0)), x0, sigmas, flow(8.0), seed=2)
     plain = cycle_sde_invert(mixture.denoiser(FLOW), x0, sigmas, FLOW, seed=2)
     for k in range(len(sigmas) - 1):
-        noise_scaled = scaled.states[k] - (1 - sigmas[k]) * x0
-        noise_plain = plain.states[k] - (1 - sigmas[k]) * x0
+        noise_scaled = states(scaled)[k] - (1 - sigmas[k]) * x0
+        noise_plain = states(plain)[k] - (1 - sigmas[k]) * x0
         assert rel_err(noise_scaled, 8.0 * noise_plain) <= 1e-5
         assert flow(8.0).ddim_coefficients(sigmas[k], sigmas[k + 1], 1.0)[2] == \
             pytest.approx(8.0 * FLOW.ddim_coefficients(sigmas[k], sigmas[k + 1], 1.0)[2], rel=1e-12)

@@ -138,7 +138,7 @@ def test_cycle_sde_reconstruction_is_exact(kind, eta, cfg, unet, flux):
     try:
         traj = cycle_sde_invert(den, x0, sigmas, param, eta=eta, seed=5)
         assert counter.calls == STEPS
-        assert max_rel_err(traj.states[0], x0) > 0.5  # the replay starts from (mostly) noise
+        assert max_rel_err(traj.start, x0) > 0.5  # the replay starts from (mostly) noise
         counter.reset()
         out = cycle_sde_replay(den, traj)
         assert counter.calls == STEPS

@@ -17,12 +17,13 @@ eta = 0 gives the ODE baseline (DDIM inversion, then DDIM sampling), which is no
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
 
-from .engine import (Callback, Denoiser, anchored_step, ddim_invert, forward_chain, pin_to_recorded, prepare, report,
-                     seeded, sigma_batch)
+from .engine import (Callback, Denoiser, anchored_step, ddim_invert, forward_chain_top_down, pin_to_recorded,
+                     prepare, report, sigma_batch)
 from .noise_levels import Parameterization
 from .validation import InputError, check_fraction, check_latent, check_mask, check_sigmas
 
@@ -31,20 +32,24 @@ from .validation import InputError, check_fraction, check_latent, check_mask, ch
 class Trajectory:
     """A recorded source run that can be replayed any number of times.
 
-    ``states[k]`` is the recorded latent at ``sigmas[k]`` (``states[-1]`` is the source latent when the
-    schedule ends at 0); ``source_means[k]`` is the mean of reverse step k at ``states[k]`` under the
-    source denoiser, or None for the ODE baseline. Tensors live on ``states.device`` (the CPU by
-    default), in the storage dtype; ``compute_dtype`` is the precision the inversion ran in, which an
-    exact replay must use too.
+    Only what cannot be drawn again is kept: the source latent ``source`` (in ``compute_dtype``, the precision
+    the inversion ran in, which an exact replay must use too), the forward chain's ``seed``, its top state
+    ``start`` and ``source_means[k]``, the mean of reverse step k at recorded state k under the source denoiser.
+    The recorded states themselves (``recorded_states``) are the seeded forward chain of ``source``, drawn again
+    during a replay bit for bit as the inversion drew them, in ``storage_dtype`` as stored before. The ODE
+    baseline (eta = 0) keeps its DDIM-inversion states (``ode_states``, made by the model) and has no means.
+    Tensors live on the storage device (the CPU by default).
     """
 
     sigmas: tuple[float, ...]
-    states: torch.Tensor
+    source: torch.Tensor
+    start: torch.Tensor
     source_means: torch.Tensor | None
     parameterization: Parameterization
     eta: float
     seed: int
-    compute_dtype: torch.dtype = torch.float32
+    storage_dtype: torch.dtype
+    ode_states: torch.Tensor | None = None
 
     @property
     def steps(self) -> int:
@@ -52,10 +57,31 @@ class Trajectory:
 
     @property
     def latent_shape(self) -> torch.Size:
-        return self.states.shape[1:]
+        return self.source.shape
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        return self.source.dtype
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the trajectory holds."""
+        return sum(tensor.nbytes for tensor in (self.source, self.start, self.source_means, self.ode_states)
+                   if tensor is not None)
 
     def start_state(self, device=None, dtype=None) -> torch.Tensor:
-        return self.states[0].to(device=device, dtype=dtype)
+        return self.start.to(device=device, dtype=dtype)
+
+    def recorded_states(self, device=None, dtype=None):
+        """The recorded states at ``sigmas``, from the first level down, as stored (``storage_dtype``), then on
+        ``device`` in ``dtype``; drawn again from the seed on ``device`` (about 2 sqrt(steps) states held)."""
+        if self.ode_states is not None:
+            states = iter(self.ode_states)
+        else:
+            states = forward_chain_top_down(self.source.to(device), list(self.sigmas), self.parameterization,
+                                            self.seed)
+        for state in states:
+            yield state.to(self.storage_dtype).to(device=device, dtype=dtype)
 
     def recovered_noise(self, k: int) -> torch.Tensor:
         """The Gaussian ``w_k`` of reverse step k (Eq. 8); close to N(0, I) when the model is accurate."""
@@ -64,7 +90,8 @@ class Trajectory:
         std = self.parameterization.ddim_coefficients(self.sigmas[k], self.sigmas[k + 1], self.eta)[2]
         if std == 0:
             raise ValueError(f"step {k} into sigma {self.sigmas[k + 1]} is deterministic")
-        return (self.states[k + 1].double() - self.source_means[k].double()) / std
+        state = next(itertools.islice(self.recorded_states(), k + 1, None))
+        return (state.double() - self.source_means[k].double()) / std
 
     def check_compatible(self, sigmas, latent_shape=None, name: str = "sigmas") -> None:
         """Raise an InputError unless ``sigmas`` (and a latent shape) match the recording."""
@@ -91,20 +118,25 @@ def cycle_sde_invert(denoiser: Denoiser, x0: torch.Tensor, sigmas, param, *, eta
     param, values = setup.param, setup.sigmas
     check_fraction(eta, "eta", "0 = ODE/DDIM, 1 = DDPM/SDE")
     storage_dtype = storage_dtype or x0.dtype
+    source = x0.to(storage_device)
     if eta == 0.0:
-        states = ddim_invert(denoiser, x0, values, param, callback)
-        states = states.to(storage_device, storage_dtype)
-        return Trajectory(tuple(values), states, None, param, 0.0, int(seed), x0.dtype)
+        states = ddim_invert(denoiser, x0, values, param, callback).to(storage_device, storage_dtype)
+        return Trajectory(tuple(values), source, states[0], None, param, 0.0, int(seed), storage_dtype, states)
 
-    states = forward_chain(x0, values, param, seeded(seed)).to(storage_device, storage_dtype)
-    means = []
-    for k in range(len(values) - 1):
-        x_k = states[k].to(x0.device, x0.dtype)
+    means, start = [], None
+    recorded = forward_chain_top_down(x0, values, param, seed)
+    for k, state in enumerate(recorded):
+        x_k = state.to(storage_device, storage_dtype)
+        if k == 0:
+            start = x_k
+        if k == len(values) - 1:
+            break
+        x_k = x_k.to(x0.device, x0.dtype)
         x0_hat = denoiser(x_k, sigma_batch(x_k, values[k]))
         mean, _ = param.ddim_mean(x_k, x0_hat, values[k], values[k + 1], eta)
         means.append(mean.to(storage_device, storage_dtype))
         report(callback, k, x_k, x0_hat, values[k], values[k + 1])
-    return Trajectory(tuple(values), states, torch.stack(means), param, float(eta), int(seed), x0.dtype)
+    return Trajectory(tuple(values), source, start, torch.stack(means), param, float(eta), int(seed), storage_dtype)
 
 
 @torch.no_grad()
@@ -124,24 +156,21 @@ def cycle_sde_replay(denoiser: Denoiser, trajectory: Trajectory, *, x_start: tor
             raise InputError(f"start latent: shape {tuple(x_start.shape)} differs from the trajectory's "
                              f"{tuple(trajectory.latent_shape)}")
         device, dtype = x_start.device, x_start.dtype
-    device = device if device is not None else trajectory.states.device
+    device = device if device is not None else trajectory.source.device
     dtype = dtype if dtype is not None else trajectory.compute_dtype
     check_mask(mask, trajectory.latent_shape)
     param, values = trajectory.parameterization, trajectory.sigmas
-
-    def recorded(k):
-        return trajectory.states[k].to(device, dtype)
-
     if mask is not None:
         mask = mask.to(device, dtype)
-    start = recorded(0)
+    recorded = trajectory.recorded_states(device, dtype)
+    start = next(recorded)
     x = pin_to_recorded(x_start if x_start is not None else start, mask, start)
     for k in range(trajectory.steps):
         x0_hat = denoiser(x, sigma_batch(x, values[k]))
         source_mean = None if trajectory.source_means is None else trajectory.source_means[k].to(device, dtype)
-        recorded_next = recorded(k + 1)  # one host-to-device copy per step
+        recorded_next = next(recorded)
         x = anchored_step(param, x, x0_hat, values[k], values[k + 1], trajectory.eta, recorded_next, source_mean,
-                          trajectory.states.dtype)
+                          trajectory.storage_dtype)
         x = pin_to_recorded(x, mask, recorded_next)
         report(callback, k, x, x0_hat, values[k], values[k + 1])
     return x

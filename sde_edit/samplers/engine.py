@@ -6,7 +6,8 @@ sigma units, plus the model's ``Parameterization`` (``noise_levels``). A method 
 ``sde_drag``, ``sync_sde``, ``sde_inpaint``, ``rf_inversion``) is one loop over these pieces:
 
 * ``prepare`` checks the schedule, the latent and the mask once, before any model call;
-* ``forward_chain`` records the Markov forward chain of a clean latent (Nie et al. 2311.01410, Eq. 7);
+* ``forward_chain`` records the Markov forward chain of a clean latent (Nie et al. 2311.01410, Eq. 7), and
+  ``forward_chain_top_down`` draws it again from its seed, level by level from the top;
 * ``anchored_step`` is the reverse DDIM-eta step (Eq. 6), in the deviation form of Cycle-SDE (Eq. 8) when a
   recorded step anchors it;
 * ``pin_to_recorded`` keeps the region outside a mask on a recorded path;
@@ -16,6 +17,7 @@ Every entry point runs under ``torch.no_grad()``, as k-diffusion's samplers do: 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -77,14 +79,46 @@ def forward_chain(x0: torch.Tensor, values: list[float], param: Parameterization
     Returns the states at ``values`` (descending, as the schedule), shape [len(values), *x0.shape].
     """
     states = [None] * len(values)
-    x, level = x0, 0.0
-    for k in reversed(range(len(values))):
+    for k, x in _chain_up(x0, 0.0, values, range(len(values) - 1, -1, -1), param, generator):
+        states[k] = x
+    return torch.stack(states)
+
+
+def forward_chain_top_down(x0: torch.Tensor, values: list[float], param: Parameterization, seed: int):
+    """The states of ``forward_chain(x0, values, param, seeded(seed))``, bit for bit, yielded from the top of the
+    schedule down (``values[0]`` first), holding about 2 sqrt(n) states instead of n.
+
+    The chain is drawn upward (the generator's order), so one pass up keeps, at the start of every stretch of
+    ``m`` levels, the state and the generator's state; then each stretch, from the top one down, is drawn again
+    from its start and handed out in reverse. Costs two draws per level.
+    """
+    count = len(values)
+    m = max(1, math.isqrt(count - 1) + 1)
+    order = list(range(count - 1, -1, -1))  # the upward order: levels' indices from sigma 0 upward
+    stretches = [order[i:i + m] for i in range(0, count, m)]
+    generator = seeded(seed)
+    starts, x, level = [], x0, 0.0
+    for stretch in stretches:
+        starts.append((x, level, generator.get_state()))
+        for _, x in _chain_up(x, level, values, stretch, param, generator):
+            pass
+        level = max(level, values[stretch[-1]])
+    for stretch, (x, level, state) in zip(reversed(stretches), reversed(starts)):
+        generator.set_state(state)
+        drawn = [x for _, x in _chain_up(x, level, values, stretch, param, generator)]
+        yield from reversed(drawn)
+
+
+def _chain_up(x: torch.Tensor, level: float, values: list[float], indices, param: Parameterization,
+              generator: torch.Generator):
+    """From state ``x`` at ``level``, through ``values[k]`` for k in ``indices`` (rising levels): yields (k, state);
+    a level not above the current one keeps the state and draws nothing."""
+    for k in indices:
         if values[k] > level:
             ratio, std = param.transition(level, values[k])
             x = ratio * x + std * noise_like(x, generator)
             level = values[k]
-        states[k] = x
-    return torch.stack(states)
+        yield k, x
 
 
 @torch.no_grad()

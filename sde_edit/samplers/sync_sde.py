@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import torch
 
-from .engine import Callback, Denoiser, anchored_step, forward_chain, pin_to_recorded, prepare, report, seeded, sigma_batch
+from .engine import (Callback, Denoiser, anchored_step, forward_chain_top_down, pin_to_recorded, prepare, report,
+                     sigma_batch)
 from .validation import InputError, check_choice
 
 DISCRETISATIONS = ("ddpm", "rectified")
@@ -43,19 +44,21 @@ def sync_sde(source: Denoiser, target: Denoiser, x0: torch.Tensor, sigmas, param
         if param.name != "flow":
             raise InputError("discretisation: 'rectified' is the rectified-flow SDE and needs a flow (CONST) "
                              "model such as Flux or SD3; use 'ddpm' for EPS/V models")
-    states = forward_chain(x0, values, param, seeded(seed))
-    x = states[0]
+    path = forward_chain_top_down(x0, values, param, seed)  # the source path, drawn level by level
+    x = recorded = next(path)
     for k in range(len(values) - 1):
         sigma, sigma_next = values[k], values[k + 1]
-        x0_source = source(states[k], sigma_batch(x, sigma))
+        recorded_next = next(path)
+        x0_source = source(recorded, sigma_batch(x, sigma))
         x0_target = target(x, sigma_batch(x, sigma))
         if discretisation == "ddpm":
-            source_mean, _ = param.ddim_mean(states[k], x0_source, sigma, sigma_next, 1.0)
-            x = anchored_step(param, x, x0_target, sigma, sigma_next, 1.0, states[k + 1], source_mean)
+            source_mean, _ = param.ddim_mean(recorded, x0_source, sigma, sigma_next, 1.0)
+            x = anchored_step(param, x, x0_target, sigma, sigma_next, 1.0, recorded_next, source_mean)
         else:
             keep, pull = rectified_offset_coefficients(param, sigma, sigma_next)
-            x = states[k + 1] + (keep * (x - states[k]) + pull * (x0_target - x0_source))
-        x = pin_to_recorded(x, mask, states[k + 1])
+            x = recorded_next + (keep * (x - recorded) + pull * (x0_target - x0_source))
+        x = pin_to_recorded(x, mask, recorded_next)
+        recorded = recorded_next
         report(callback, k, x, x0_target, sigma, sigma_next)
     return x
 
