@@ -2,6 +2,7 @@
 benchmark run (files and table), and the demo's entry point ``python -m bench.demo``."""
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -155,20 +156,95 @@ def test_benchmark_selects_tasks_and_models(tmp_path):
         run.main(["--tasks", "paint", "--out", str(tmp_path)])
 
 
-def test_demo_entry_point_writes_the_contact_sheet(tmp_path):
-    """``python -m bench.demo`` from the repo root (runpy is what -m runs); the pack is only ever imported as
+def test_toy_demo_entry_point_writes_the_contact_sheet(tmp_path):
+    """``python -m bench.demo --toy`` from the repo root (runpy is what -m runs); the pack is only ever imported as
     ``sde_edit``, never as top-level ``samplers``/``nodes`` (ComfyUI owns a top-level ``nodes``)."""
     from PIL import Image
 
-    code = ("import runpy, sys; sys.argv = ['bench.demo', '--out', sys.argv[1]]; "
+    code = ("import runpy, sys; sys.argv = ['bench.demo', '--toy', '--out', sys.argv[1]]; "
             "runpy.run_module('bench.demo', run_name='__main__', alter_sys=True); "
             "assert not {'samplers', 'nodes'} & set(sys.modules), 'the pack leaked as top-level modules'")
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    picture = Image.open(tmp_path / "demo.png")
+    picture = Image.open(tmp_path / "demo_toy.png")
     rows, columns = 10, 4
     assert picture.size == (230 + columns * (128 + 6) + 6, 22 + rows * (128 + 6) + 6)
-    table = [line for line in (tmp_path / "demo.md").read_text().splitlines() if line.startswith("|")]
+    table = [line for line in (tmp_path / "demo_toy.md").read_text().splitlines() if line.startswith("|")]
     assert len(table) == 2 + rows and "Cycle-SDE reconstruction" in table[2]
-    assert "[demo]" in result.stderr                                   # the progress line
+    assert "[demo --toy]" in result.stderr                             # the progress line
+    assert not (tmp_path / "demo.png").exists()                        # the learned demo's file is not touched
+
+
+# ---- the learned demo (python -m bench.demo) ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def learned_unets():
+    from bench import learned_models
+    return {kind: learned_models.load(kind) for kind in ("eps", "flow")}
+
+
+@pytest.fixture
+def few_steps(monkeypatch):
+    """The benchmark's settings at a few steps: the demo reads them from bench.learned_bench at run time."""
+    from bench import learned_bench
+    monkeypatch.setitem(learned_bench.EDIT, "steps", 6)
+    monkeypatch.setitem(learned_bench.INPAINT, "steps", 4)
+
+
+def test_learned_demo_reconstruction_is_exact_where_ddim_inversion_is_not(learned_unets, few_steps):
+    """The demo's reconstruction row on its fixed scene (the benchmark's first held-out one): Cycle-SDE returns
+    the source (relative error 0 up to rounding), DDIM inversion does not."""
+    from bench import demo, learned_bench
+
+    row = demo.ROWS[0]
+    assert (row.task, row.method, row.baseline) == ("reconstruction", "Cycle-SDE (eta 1)", "DDIM inversion (eta 0)")
+    for kind in ("eps", "flow"):
+        first, = demo.run_row(learned_unets[kind], kind, row, scenes=1)
+        assert first.case.source == learned_bench.held_out(1)[0]       # the rule: the first held-out scene
+        exact, ddim = first.measure("result"), first.measure("baseline")
+        assert exact.relative_error < 1e-5 and exact.rms < 1e-5
+        assert ddim.relative_error > 5e-3 and ddim.relative_error > 1000 * max(exact.relative_error, 1e-7)
+        assert exact.verdict.startswith("rel. error") and first.result[0].passes == 12   # 6 steps, invert + replay
+
+
+def test_learned_demo_is_seeded(learned_unets, few_steps):
+    """A seeded row (SDE inpainting draws fresh noise every step) gives the same images run after run, and
+    another seed gives another image: the demo's picture is reproducible, not a lucky draw."""
+    from bench import demo, learned_bench
+
+    row = demo.ROWS[-1]
+    first, = demo.run_row(learned_unets["flow"], "flow", row, scenes=1)
+    again, = demo.run_row(learned_unets["flow"], "flow", row, scenes=1)
+    assert torch.equal(again.image("result"), first.image("result"))
+    assert torch.equal(again.image("baseline"), first.image("baseline"))
+    other = demo.run_method(learned_unets["flow"], "flow", learned_bench.TASKS[row.task], row.method, [first.case],
+                            seed=demo.SEED + 1)
+    assert float((other.images[0] - first.image("result")).abs().max()) > 1e-3
+
+
+def test_learned_demo_writes_sheet_and_table(tmp_path, monkeypatch, few_steps, capsys):
+    """``bench.demo.main`` with two of its rows, EPS only: the sheet's size (label column + 5 tiles of 24 px at
+    5x per row), one table line per row with the benchmark's verdicts, and the reconstruction error printed."""
+    from PIL import Image
+    from bench import demo
+
+    monkeypatch.setattr(demo, "ROWS", (demo.ROWS[0], demo.ROWS[-1]))      # reconstruction and inpainting
+    report = demo.main(["--out", str(tmp_path), "--params", "eps"])
+    rows = 2
+    assert Image.open(tmp_path / "demo.png").size == (230 + 5 * (120 + 6) + 6, 22 + rows * (120 + 6) + 6)
+    table = [[cell.strip() for cell in line.split("|")[1:-1]]
+             for line in (tmp_path / "demo.md").read_text().splitlines() if line.startswith("|")]
+    assert len(table) == 2 + rows
+    reconstruction, inpainting = table[2:]
+    assert reconstruction[:4] == ["Reconstruction", "EPS", "scene 0: green square", "Cycle-SDE (eta 1)"]
+    assert float(reconstruction[4].removeprefix("rel. error ")) < 1e-5 < float(reconstruction[9].split()[-1])
+    assert inpainting[3] == "SDE (DDPM)" and inpainting[8] == "ODE (DDIM)"
+    inpainting_outcomes = {"success", "no object", "wrong shape/colour", "misplaced"}
+    assert {inpainting[4], inpainting[9]} <= inpainting_outcomes
+    printed = re.search(r"reconstruction, EPS, scene 0: Cycle-SDE \(eta 1\) relative error (\S+), "
+                        r"DDIM inversion \(eta 0\) (\S+)", capsys.readouterr().out)
+    assert printed and float(printed[1]) < 1e-5 < float(printed[2])
+    assert [r.row.title for r in report["results"]] == ["Reconstruction", "Inpainting"]
+    with pytest.raises(SystemExit):
+        demo.main(["--params", "eps,vpred", "--out", str(tmp_path)])
