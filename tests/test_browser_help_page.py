@@ -1,0 +1,64 @@
+"""A node's help page (web/docs/<node id>.md) in a real ComfyUI page, driven by headless Chromium.
+
+Runs ``tests/browser/help_page.e2e.mjs`` (Node + npm ``playwright-core`` + Debian's ``chromium``) against the shared
+test server of ``comfy_server``: the script adds Cycle-SDE Edit to an empty graph, clicks the selection toolbox's
+"Node Info" button and checks that the frontend fetched ``/extensions/<pack folder>/docs/SDEEdit_CycleSDEEdit.md``
+and that its documentation panel shows the page (its first paragraph, its headings, its inputs table with the
+defaults), not the node's description, which is the frontend's fallback when it finds no page. Written for the
+frontend of ComfyUI 0.33.0 (1.49.6), whose Node Info button opens the properties panel's Info tab.
+
+Needs, besides ``COMFYUI_ROOT``: ``node`` >= 20 on PATH, ``npm install`` run at the repo root
+(``node_modules/playwright-core``) and Chromium at ``/usr/bin/chromium`` (another path via ``SDE_EDIT_CHROMIUM``).
+Skipped with the reason when one is missing. The screenshot goes to pytest's tmp dir, or to
+``SDE_EDIT_SCREENSHOT_DIR`` when set.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import comfy_server
+
+pytestmark = pytest.mark.comfyui
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "tests" / "browser" / "help_page.e2e.mjs"
+CHROMIUM = os.environ.get("SDE_EDIT_CHROMIUM", "/usr/bin/chromium")
+NODE_CLASS = "SDEEdit_CycleSDEEdit"
+
+
+def missing_tool() -> str | None:
+    """Why the browser check cannot run here (None: it can)."""
+    node = shutil.which("node")
+    if node is None:
+        return "node (Node.js >= 20) is not on PATH"
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+    major = int(version.lstrip("v").split(".")[0]) if version.lstrip("v").split(".")[0].isdigit() else 0
+    if major < 20:
+        return f"Node.js >= 20 needed for playwright-core, found {version or 'unknown'}"
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set SDE_EDIT_CHROMIUM)"
+    if not (ROOT / "node_modules" / "playwright-core" / "package.json").exists():
+        return "node_modules/playwright-core is missing (run `npm install` at the repo root)"
+    return None
+
+
+def test_help_page_in_the_documentation_panel(request, tmp_path):
+    reason = missing_tool()
+    if reason:
+        pytest.skip(reason)
+    server = comfy_server.shared_server(request.config)
+    if NODE_CLASS not in server.object_info():
+        pytest.skip(f"{NODE_CLASS} is not registered by the pack on this server")
+    out = Path(os.environ.get("SDE_EDIT_SCREENSHOT_DIR") or tmp_path / "screenshots")
+    command = ["node", str(SCRIPT), "--url", server.url, "--node", NODE_CLASS, "--out", str(out),
+               "--chromium", CHROMIUM]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    report = run.stdout + ("\n---- stderr ----\n" + run.stderr if run.stderr.strip() else "")
+    print(report)  # shown by pytest -s / on failure: every check and the frontend version
+    assert run.returncode == 0, report[-12000:] + "\n" + server.log_tail(3000)
+    assert run.stdout.splitlines()[-1] == "7 passed, 0 failed"
