@@ -97,20 +97,23 @@ def shape_mask(shape: str, cx: float, cy: float, half: float, size: int = SIZE, 
     return inside.double().reshape(size, supersample, size, supersample).mean(dim=(1, 3))
 
 
-def background_image(background, size: int = SIZE) -> torch.Tensor:
+def background_image(background, size: int = SIZE, shift: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
+    """The background [3, size, size], its gradient moved by ``shift`` = (dx, dy) pixels."""
     start, end, angle = background
-    coords = (torch.arange(size, dtype=torch.float64) + 0.5) / size
-    y, x = torch.meshgrid(coords, coords, indexing="ij")
+    pixels = torch.arange(size, dtype=torch.float64) + 0.5
+    y, x = torch.meshgrid((pixels - shift[1]) / size, (pixels - shift[0]) / size, indexing="ij")
     ramp = ((x - 0.5) * math.cos(angle) + (y - 0.5) * math.sin(angle)) / math.sqrt(2) + 0.5
     start, end = torch.tensor(start, dtype=torch.float64), torch.tensor(end, dtype=torch.float64)
     return start[:, None, None] + (end - start)[:, None, None] * ramp[None]
 
 
-def render(scene: Scene) -> torch.Tensor:
-    """The scene as a [3, SIZE, SIZE] float32 image in [-1, 1]."""
-    coverage = shape_mask(scene.shape, scene.cx, scene.cy, scene.half)[None]
+def render(scene: Scene, shift: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
+    """The scene as a [3, SIZE, SIZE] float32 image in [-1, 1]; ``shift`` = (dx, dy) moves the whole picture,
+    object and background, by that many pixels (the misaligned pairs of ``learned_edit``)."""
+    dx, dy = shift
+    coverage = shape_mask(scene.shape, scene.cx + dx, scene.cy + dy, scene.half)[None]
     rgb = torch.tensor(scene.rgb, dtype=torch.float64)[:, None, None]
-    image = background_image(scene.background) * (1 - coverage) + rgb * coverage
+    image = background_image(scene.background, shift=shift) * (1 - coverage) + rgb * coverage
     return (image * 2 - 1).float()
 
 

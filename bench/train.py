@@ -1,13 +1,17 @@
-"""Train the two learned denoisers of ``learned_models`` on fresh ``learned_world`` scenes, seeded and logged.
+"""Train the learned models of ``learned_models`` on fresh ``learned_world`` scenes, seeded and logged.
 
-    python -m bench.train                      # both models, writes bench/weights/learned_{eps,flow}.safetensors
+    python -m bench.train                      # both denoisers, writes bench/weights/learned_{eps,flow}.safetensors
     python -m bench.train --kind flow --steps 300 --out /tmp/try
+    python -m bench.train --kind edit          # the instruction-edit model, bench/weights/learned_edit.safetensors
 
 Every batch is new scenes (nothing to memorise), labels are dropped to the empty prompt with probability
 0.15 (so CFG works), the weights are an exponential moving average. The log (``train_<kind>.csv``) and a loss
 curve (``train_<kind>.png``) go next to the weights. After training, the quality gate samples every label
 (``GATE_SAMPLES`` each, 30 DDIM / Euler steps at CFG 3) and prints the share the detector recognises as that
-label's shape, colour and position; ``gate`` fails below ``GATE_SHARE``.
+label's shape, colour and position; ``gate`` fails below ``GATE_SHARE``. The edit model trains on
+``learned_edit``'s misaligned pairs; its gate (``edit_gate``) edits ``EDIT_GATE_CASES`` held-out scenes from noise
+with the reference and fails when the detector reads the asked attribute in fewer than ``EDIT_GATE_SHARE`` of
+the recolours or of the reshapes.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ import torch
 from sde_edit.samplers import EPS, FLOW
 from sde_edit.testing.schedules import flow_schedule, sd_discrete_sigmas, sd_uniform_schedule
 
+from . import learned_edit
 from .learned_models import WEIGHTS_DIR, LearnedDenoiser, build_unet, save
 from .learned_world import (CELLS, COLOURS, NULL_CLASS, SHAPES, SIZE, cell_of, detect,
                             label_of, random_scene, render)
@@ -35,6 +40,9 @@ GATE_CFG = 3.0
 GATE_STEPS = 30
 GATE_SHARE = {"shape": 0.7, "colour": 0.8, "position": 0.8}
 CELL_MARGIN = 1.0  # pixels of slack at a cell's border for the position check (the detector's centroid error)
+EDIT_GATE_CASES = 48
+EDIT_GATE_SEED = 10_000  # held out: training draws its pairs from --seed's generator
+EDIT_GATE_SHARE = 0.8
 
 
 def batch(generator: torch.Generator, n: int = BATCH) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,7 +52,16 @@ def batch(generator: torch.Generator, n: int = BATCH) -> tuple[torch.Tensor, tor
     return torch.stack([render(scene) for scene in scenes]), torch.where(drop, NULL_CLASS, labels)
 
 
-def loss_of(unet, kind: str, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def training_batch(kind: str, generator: torch.Generator):
+    """(x0, labels, references): fresh scenes for a denoiser, fresh misaligned pairs for the edit model."""
+    if kind == "edit":
+        references, targets, instructions = learned_edit.batch(generator, BATCH)
+        return targets, instructions, references
+    return *batch(generator), None
+
+
+def loss_of(unet, kind: str, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+            reference: torch.Tensor | None = None) -> torch.Tensor:
     noise = torch.randn(x0.shape, generator=generator)
     if kind == "eps":  # DDPM loss on SD1.x's schedule, at a uniform timestep
         sigmas = sd_discrete_sigmas().float()
@@ -55,21 +72,22 @@ def loss_of(unet, kind: str, x0: torch.Tensor, labels: torch.Tensor, generator: 
     t = torch.rand(x0.shape[0], generator=generator)  # rectified flow: velocity eps - x0 at a uniform time
     view = t.view(-1, 1, 1, 1)
     x_t = (1 - view) * x0 + view * noise
-    return (unet(x_t, t * 1000, class_labels=labels).sample - (noise - x0)).pow(2).mean()
+    inputs = x_t if reference is None else torch.cat([x_t, reference], dim=1)
+    return (unet(inputs, t * 1000, class_labels=labels).sample - (noise - x0)).pow(2).mean()
 
 
 def train(kind: str, steps: int, seed: int, lr: float = 2e-3, log=print):
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    unet = build_unet().train()
+    unet = build_unet(kind).train()
     ema = copy.deepcopy(unet).eval().requires_grad_(False)
     optimizer = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / steps)))
     history, start = [], time.perf_counter()
     for step in range(steps):
-        x0, labels = batch(generator)
-        loss = loss_of(unet, kind, x0, labels, generator)
+        x0, labels, references = training_batch(kind, generator)
+        loss = loss_of(unet, kind, x0, labels, generator, references)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -86,11 +104,11 @@ def train(kind: str, steps: int, seed: int, lr: float = 2e-3, log=print):
 
 
 def sample(unet, kind: str, labels: torch.Tensor, seed: int = 0, cfg: float = GATE_CFG,
-           steps: int = GATE_STEPS) -> torch.Tensor:
-    """Deterministic DDIM (EPS) / Euler (flow) samples of ``labels`` with the pack's noise algebra."""
+           steps: int = GATE_STEPS, reference: torch.Tensor | None = None) -> torch.Tensor:
+    """Deterministic DDIM (EPS) / Euler (flow, edit) samples of ``labels`` with the pack's noise algebra."""
     param = EPS if kind == "eps" else FLOW
     sigmas = sd_uniform_schedule(steps) if kind == "eps" else flow_schedule(steps)
-    denoiser = LearnedDenoiser(unet, kind, labels, cfg)
+    denoiser = LearnedDenoiser(unet, kind, labels, cfg, reference)
     generator = torch.Generator().manual_seed(seed)
     x = sigmas[0] * torch.randn(len(labels), 3, SIZE, SIZE, generator=generator)
     for sigma, sigma_next in zip(sigmas[:-1], sigmas[1:]):
@@ -129,6 +147,24 @@ def gate(unet, kind: str, log=print) -> dict:
     return {"shares": shares, "passed": passed}
 
 
+def edit_gate(unet, log=print) -> dict:
+    """Share of held-out edits, sampled from noise with the reference, whose asked attribute the detector reads
+    (with the other attribute kept), per task."""
+    cases = learned_edit.held_out_edits(EDIT_GATE_CASES, EDIT_GATE_SEED)
+    references = torch.stack([render(scene) for scene, _ in cases])
+    ids = torch.tensor([learned_edit.instruction_id(instruction) for _, instruction in cases])
+    images = sample(unet, "edit", ids, reference=references)
+    reached = {"recolour": [], "reshape": []}
+    for image, (scene, instruction) in zip(images, cases):
+        reached[instruction.split(" ")[0]].append(learned_edit.edit_reached(image, scene, instruction))
+    shares = {task: sum(values) / len(values) for task, values in reached.items()}
+    passed = all(share >= EDIT_GATE_SHARE for share in shares.values())
+    log(f"[edit] quality gate ({EDIT_GATE_CASES} held-out edits, CFG {GATE_CFG:g}, {GATE_STEPS} steps): "
+        + ", ".join(f"{task} {share:.0%}" for task, share in shares.items())
+        + f" -> {'pass' if passed else 'FAIL'} (needs each >= {EDIT_GATE_SHARE:.0%})")
+    return {"shares": shares, "passed": passed}
+
+
 def plot_loss(history: list[float], path: Path, title: str) -> None:
     from PIL import Image, ImageDraw
     width, height, margin = 640, 320, 40
@@ -150,7 +186,8 @@ def plot_loss(history: list[float], path: Path, title: str) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kind", choices=["eps", "flow", "both"], default="both")
+    parser.add_argument("--kind", choices=["eps", "flow", "both", "edit"], default="both",
+                        help="both: the eps and flow denoisers; edit: the instruction-edit model")
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
@@ -168,7 +205,7 @@ def main(argv=None) -> int:
             lines.append(line)
 
         unet, history, seconds = train(kind, args.steps, args.seed, log=log)
-        result = gate(unet, kind, log=log)
+        result = edit_gate(unet, log=log) if kind == "edit" else gate(unet, kind, log=log)
         ok &= result["passed"]
         metadata = {"steps": args.steps, "seed": args.seed, "batch": BATCH, "seconds": round(seconds),
                     "final_loss": sum(history[-100:]) / len(history[-100:]), "gate": result["shares"],
