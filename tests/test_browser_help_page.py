@@ -1,11 +1,12 @@
 """A node's help page (web/docs/<node id>.md) in a real ComfyUI page, driven by headless Chromium.
 
 Runs ``tests/browser/help_page.e2e.mjs`` (Node + npm ``playwright-core`` + Debian's ``chromium``) against the shared
-test server of ``comfy_server``: the script adds Cycle-SDE Edit to an empty graph, clicks the selection toolbox's
-"Node Info" button and checks that the frontend fetched ``/extensions/<pack folder>/docs/SDEEdit_CycleSDEEdit.md``
+test server of ``comfy_server``: the script adds Cycle-SDE Edit to an empty graph, selects it with a click on its
+title, clicks the selection toolbox's "Node Info" button and checks that the frontend fetched ``/extensions/<pack folder>/docs/SDEEdit_CycleSDEEdit.md``
 and that its documentation panel shows the page (its first paragraph, its headings, its inputs table with the
-defaults), not the node's description, which is the frontend's fallback when it finds no page. Written for the
-frontend of ComfyUI 0.33.0 (1.49.6), whose Node Info button opens the properties panel's Info tab.
+defaults), not the node's description, which is the frontend's fallback when it finds no page. Passes on the
+frontends of ComfyUI 0.33.0 (1.49.6) and 0.8.0 (1.35.9), whose Node Info button opens the properties panel's Info
+tab, and 0.3.64 (1.27.10), whose button opens the node library's help page.
 
 Needs, besides ``COMFYUI_ROOT``: ``node`` >= 20 on PATH, ``npm install`` run at the repo root
 (``node_modules/playwright-core``) and Chromium at ``/usr/bin/chromium`` (another path via ``SDE_EDIT_CHROMIUM``).

@@ -6,8 +6,9 @@
 //
 // Needs a running ComfyUI with this pack, the npm package playwright-core (npm install at the repo root) and
 // Debian's chromium. tests/test_browser_help_page.py runs it against tests/comfy_server.py's server. It adds the
-// node to an empty graph, selects it and clicks the selection toolbox's "Node Info" button, as a user does, then
-// checks, against the page file read here:
+// node to an empty graph, selects it with a click on its title and clicks the selection toolbox's "Node Info"
+// button, as a user does (1.49.6 and 1.35.9 open the properties panel's Info tab, 1.27.10 the node library's help
+// page), then checks, against the page file read here:
 //   1. the frontend fetched the page from /extensions/<pack folder>/docs/<node id>.md (HTTP 200);
 //   2. the documentation panel shows the page's first paragraph (the prose, not the node's description, which the
 //      frontend shows when it finds no page) and its section headings;
@@ -95,16 +96,23 @@ async function main() {
     await sleep(1500);
     check("no dialog left over the canvas", (await closeDialogs(page)) === 0);
 
-    await page.evaluate((nodeType) => {
+    // add the node, then select it with a click on its title, as a user does (1.27.10 places its selection
+    // toolbox only on a pointer selection)
+    const title = await page.evaluate((nodeType) => {
       window.app.graph.clear();
       const node = window.LiteGraph.createNode(nodeType);
-      node.pos = [300, 200];
+      node.pos = [400, 400];
       window.app.graph.add(node);
-      window.app.canvas.selectNode(node);
       window.app.canvas.setDirty(true, true);
+      const [x, y] = window.app.canvas.ds.convertOffsetToCanvas([node.pos[0] + 60, node.pos[1] - window.LiteGraph.NODE_TITLE_HEIGHT / 2]);
+      const rect = window.app.canvas.canvas.getBoundingClientRect();
+      return { x: rect.left + x / (window.devicePixelRatio || 1), y: rect.top + y / (window.devicePixelRatio || 1) };
     }, args.node);
+    await sleep(500);
+    await page.mouse.click(title.x, title.y);
     await sleep(800);
-    const infoButton = page.getByRole("button", { name: "Node Info" }).first();
+    // 1.49.6 labels the button "Node Info"; 1.35.9 and 1.27.10 give it only data-testid="info-button"
+    const infoButton = page.locator('button[aria-label="Node Info"], [data-testid="info-button"]').first();
     if (!check("the selection toolbox shows a Node Info button", await infoButton.isVisible().catch(() => false))) {
       throw new Error("no Node Info button");
     }
