@@ -470,7 +470,7 @@ async function main() {
     await textarea.fill('{"pairs": [{"source": [1, 2], "target": [3, 4]}');
     await sleep(200);
     state = await editorState(page);
-    check("invalid JSON typed: editor shows the error", /^drag_points is not valid JSON/.test(state.error ?? "") && /not valid JSON/.test(state.info ?? ""), JSON.stringify(state));
+    check("invalid JSON typed: editor shows the error", /^drag_points: not valid JSON/.test(state.error ?? "") && /not valid JSON/.test(state.info ?? ""), JSON.stringify(state));
     const blocked = clickFor(geom, at(0.5, 0.5));
     await page.mouse.click(blocked.x, blocked.y);
     await sleep(100);

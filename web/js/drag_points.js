@@ -12,9 +12,11 @@
 // * Editor state: { pairs: [{ source: [x, y], target: [x, y] | null }, ...] }. Only the last pair may lack
 //   its target (a handle placed, target not yet). All functions return new objects; inputs are not mutated.
 // * Serialized form (the node's `drag_points` widget): {"pairs": [{"source": [x, y], "target": [x, y]}, ...]}
-//   with integer coordinates; pairs without a target are not written.
+//   with integer coordinates; pairs without a target are not written. Reading it is drag_wire.js's job.
 
-/** Error raised for text that is not a valid `drag_points` value; `message` says what and where. */
+import { NO_POINTS, parseDragPoints, WireFormatError } from "./drag_wire.js";
+
+/** Error for a call the editor's state does not allow (no layout yet, no such pair or point). */
 class DragPointsError extends Error {
   constructor(message) {
     super(message);
@@ -170,68 +172,14 @@ export function hitTest(state, layout, cx, cy, radius = 8) {
   return best;
 }
 
-// ---- JSON ----------------------------------------------------------------------------------------------
+// ---- the drag_points text -------------------------------------------------------------------------------
 
-/**
- * Parses a `drag_points` value into a list of complete pairs [{source: [x, y], target: [x, y]}].
- * Empty or blank text means no pairs. Throws DragPointsError naming the first problem, e.g.
- * `drag_points: pair 2 target must be [x, y] with two finite numbers, got [3,"a"]` (pairs count from 1, as
- * numbered on the canvas and in the node's own errors).
- */
-function parseDragPoints(text) {
-  if (text === undefined || text === null) return [];
-  if (typeof text !== "string") throw new DragPointsError(`drag_points: expected a JSON string, got ${typeof text}`);
-  if (text.trim() === "") return [];
-  let data;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new DragPointsError(`drag_points is not valid JSON: ${error.message}`);
-  }
-  if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new DragPointsError(`drag_points must be a JSON object {"pairs": [...]}, got ${describe(data)}`);
-  }
-  if (!("pairs" in data)) throw new DragPointsError('drag_points: missing key "pairs"');
-  if (!Array.isArray(data.pairs)) {
-    throw new DragPointsError(`drag_points: "pairs" must be a list, got ${describe(data.pairs)}`);
-  }
-  return data.pairs.map((pair, index) => {
-    if (pair === null || typeof pair !== "object" || Array.isArray(pair)) {
-      throw new DragPointsError(
-        `drag_points: pair ${index + 1} must be an object {"source": [x, y], "target": [x, y]}, got ${describe(pair)}`);
-    }
-    return { source: parsePoint(pair, index, "source"), target: parsePoint(pair, index, "target") };
-  });
-}
-
-function parsePoint(pair, index, role) {
-  if (!(role in pair)) throw new DragPointsError(`drag_points: pair ${index + 1} has no "${role}"`);
-  const value = pair[role];
-  const ok = Array.isArray(value) && value.length === 2 &&
-    value.every((n) => typeof n === "number" && Number.isFinite(n));
-  if (!ok) {
-    throw new DragPointsError(
-      `drag_points: pair ${index + 1} ${role} must be [x, y] with two finite numbers, got ${describe(value)}`);
-  }
-  if (value[0] < 0 || value[1] < 0) {
-    throw new DragPointsError(
-      `drag_points: pair ${index + 1} ${role} ${describe(value)} is negative (image pixels start at 0)`);
-  }
-  return [value[0], value[1]];
-}
-
-function describe(value) {
-  const text = JSON.stringify(value);
-  if (text === undefined) return String(value);
-  return text.length > 60 ? text.slice(0, 57) + "..." : text;
-}
-
-/** Parses `text` into an editor state; { state, error } where error is the DragPointsError message or null. */
+/** Reads `text` into an editor state: { state, error }, error the WireFormatError message (drag_wire.js) or null. */
 export function stateFromText(text) {
   try {
-    return { state: { pairs: parseDragPoints(text).map(copyPair) }, error: null };
+    return { state: { pairs: parseDragPoints(text) }, error: null };
   } catch (error) {
-    if (error instanceof DragPointsError) return { state: null, error: error.message };
+    if (error instanceof WireFormatError) return { state: null, error: error.message };
     throw error;
   }
 }
@@ -246,7 +194,7 @@ export function serializeDragPoints(state) {
   const lines = state.pairs.filter((pair) => pair.target).map((pair) =>
     `{"source": ${JSON.stringify(fix(pair.source)).replace(",", ", ")}, ` +
     `"target": ${JSON.stringify(fix(pair.target)).replace(",", ", ")}}`);
-  if (lines.length === 0) return '{"pairs": []}';
+  if (lines.length === 0) return NO_POINTS;
   return `{"pairs": [\n  ${lines.join(",\n  ")}\n]}`;
 }
 
@@ -289,44 +237,4 @@ export function viewQuery(file) {
   const parts = [`filename=${encodeURIComponent(file.filename)}`, `type=${encodeURIComponent(file.type || "output")}`];
   parts.push(`subfolder=${encodeURIComponent(file.subfolder || "")}`);
   return parts.join("&");
-}
-
-// ---- the graph -----------------------------------------------------------------------------------------
-
-/**
- * The node an execution id of a websocket message names: "12" in the root graph, "5:12" node 12 inside the
- * subgraph of node 5, and so on. Ids that are digits are looked up as numbers (newer frontends key their nodes
- * by number). Null when a step is missing.
- */
-export function nodeByExecutionId(rootGraph, executionId) {
-  const parts = String(executionId ?? "").split(":");
-  let graph = rootGraph;
-  let node = null;
-  for (const [index, part] of parts.entries()) {
-    node = graph?.getNodeById?.(/^\d+$/.test(part) ? Number(part) : part) ?? null;
-    if (!node) return null;
-    if (index < parts.length - 1) graph = node.subgraph;
-  }
-  return node;
-}
-
-/** Every node reached from `node`'s outputs along links, up to `maxHops` links away (the node itself excluded). */
-export function downstreamNodes(node, maxHops) {
-  const reached = new Set();
-  let frontier = [node];
-  for (let hop = 0; hop < maxHops && frontier.length; hop++) {
-    const next = [];
-    for (const current of frontier) {
-      (current.outputs ?? []).forEach((_, slot) => {
-        for (const target of current.getOutputNodes?.(slot) ?? []) {
-          if (target !== node && !reached.has(target)) {
-            reached.add(target);
-            next.push(target);
-          }
-        }
-      });
-    }
-    frontier = next;
-  }
-  return reached;
 }

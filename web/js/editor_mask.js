@@ -8,21 +8,13 @@
 //   is (x + 0.5, y + 0.5). A stroke of brush `size` paints (or erases) every pixel whose centre lies within
 //   size / 2 of the polyline through its positions; a single position paints a disc. Pixels outside the image
 //   are never touched, so strokes may run off the edges.
-// * Serialized form (the node's `editor_mask` widget, decoded by nodes/sde_drag.py): "" when nothing is
-//   editable (no mask: the node edits the whole image), else {"size": [W, H], "runs": [r0, r1, ...]}, the
+// * Serialized form (the node's `editor_mask` widget, read by drag_wire.js here and by sde_edit/drag_wire.py in the
+//   node): "" when nothing is editable (no mask: the node edits the whole image), else {"size": [W, H], "runs": [r0, r1, ...]}, the
 //   run lengths of the bits in row-major order, alternating 0 and 1 and starting with a run of 0 (r0 may be 0).
 // * Painting mutates the mask it is given (a stroke touches one mask many times per second); everything else
 //   returns new objects.
 
-/** Error for an `editor_mask` text that does not decode; `message` names editor_mask and the problem. */
-class MaskError extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "MaskError";
-  }
-}
-
-const MAX_SIDE = 16384; // ComfyUI's largest image side; the node refuses larger masks too
+import { parseEditorMask, WireFormatError } from "./drag_wire.js";
 
 /** A width x height mask with nothing editable. */
 export function emptyMask(width, height) {
@@ -90,50 +82,15 @@ export function encodeMask(mask) {
 
 /**
  * Decodes an `editor_mask` text: { mask, error }; mask is null for blank text (no mask) and on error, error the
- * MaskError message (naming editor_mask) or null.
+ * WireFormatError message (drag_wire.js, naming editor_mask) or null.
  */
 export function decodeMask(text) {
   try {
-    return { mask: parseMask(text), error: null };
+    return { mask: parseEditorMask(text), error: null };
   } catch (error) {
-    if (error instanceof MaskError) return { mask: null, error: error.message };
+    if (error instanceof WireFormatError) return { mask: null, error: error.message };
     throw error;
   }
-}
-
-function parseMask(text) {
-  if (text === undefined || text === null) return null;
-  if (typeof text !== "string") throw new MaskError(`editor_mask: expected a JSON string, got ${typeof text}`);
-  if (text.trim() === "") return null;
-  let data;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new MaskError(`editor_mask is not valid JSON: ${error.message}`);
-  }
-  if (data === null || typeof data !== "object" || Array.isArray(data) || !("size" in data) || !("runs" in data)) {
-    throw new MaskError('editor_mask: expected an object {"size": [width, height], "runs": [...]}');
-  }
-  const { size, runs } = data;
-  const whole = (value) => Number.isInteger(value);
-  if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => whole(v) && v >= 1 && v <= MAX_SIDE)) {
-    throw new MaskError(`editor_mask: size must be [width, height], two whole numbers from 1 to ${MAX_SIDE}`);
-  }
-  if (!Array.isArray(runs) || !runs.every((v) => whole(v) && v >= 0)) {
-    throw new MaskError("editor_mask: runs must be a list of whole numbers >= 0");
-  }
-  const [width, height] = size;
-  const covered = runs.reduce((sum, run) => sum + run, 0);
-  if (covered !== width * height) {
-    throw new MaskError(`editor_mask: the runs cover ${covered} pixels, but its size ${width}x${height} has ${width * height}`);
-  }
-  const mask = emptyMask(width, height);
-  let start = 0;
-  runs.forEach((run, index) => {
-    if (index % 2 === 1) mask.bits.fill(1, start, start + run);
-    start += run;
-  });
-  return mask;
 }
 
 // ---- masks from images ---------------------------------------------------------------------------------

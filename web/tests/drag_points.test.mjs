@@ -185,26 +185,10 @@ describe("JSON", () => {
       [{ source: [1, 2], target: [3, 4] }]);
   });
 
-  test("errors say what is wrong and where", () => {
-    const cases = [
-      ["{pairs: []}", /^drag_points is not valid JSON: /],
-      ["[1, 2]", /^drag_points must be a JSON object \{"pairs": \[\.\.\.\]\}, got \[1,2\]$/],
-      ["null", /got null$/],
-      ['{"points": []}', /^drag_points: missing key "pairs"$/],
-      ['{"pairs": {}}', /^drag_points: "pairs" must be a list, got \{\}$/],
-      ['{"pairs": [5]}', /^drag_points: pair 1 must be an object \{"source": \[x, y\], "target": \[x, y\]\}, got 5$/],
-      ['{"pairs": [{"source": [1, 2], "target": [3, 4]}, {"source": [1, 2]}]}', /^drag_points: pair 2 has no "target"$/],
-      ['{"pairs": [{"source": [1, 2], "target": [3, "a"]}]}', /^drag_points: pair 1 target must be \[x, y\] with two finite numbers, got \[3,"a"\]$/],
-      ['{"pairs": [{"source": [1, 2, 3], "target": [3, 4]}]}', /pair 1 source must be \[x, y\]/],
-      ['{"pairs": [{"source": [1e999, 2], "target": [3, 4]}]}', /pair 1 source must be \[x, y\] with two finite numbers, got \[null,2\]/],
-      ['{"pairs": [{"source": [1, 2], "target": [-1, 4]}]}', /^drag_points: pair 1 target \[-1,4\] is negative/],
-    ];
-    for (const [text, pattern] of cases) {
-      const { state, error } = points.stateFromText(text);
-      assert.equal(state, null, text);
-      assert.match(error, pattern, text);
-    }
-    assert.match(points.stateFromText(42).error, /expected a JSON string, got number/);
+  test("errors come back as drag_wire.js words them (every message: drag_wire_cases.test.mjs)", () => {
+    assert.deepEqual(points.stateFromText('{"pairs": [{"source": [1, 2], "target": [3, "a"]}]}'), {
+      state: null, error: 'drag_points: pair 1 target must be [x, y] with two finite numbers, got [3,"a"]' });
+    assert.match(points.stateFromText(42).error, /^drag_points: expected a JSON string, got number$/);
   });
 
   test("serialize: integers, complete pairs only, one pair per line", () => {
@@ -237,10 +221,9 @@ describe("JSON", () => {
   test("stateFromText returns the error instead of throwing", () => {
     assert.deepEqual(points.stateFromText('{"pairs": [{"source": [1, 2], "target": [3, 4]}]}'),
       { state: { pairs: [{ source: [1, 2], target: [3, 4] }] }, error: null });
-    assert.deepEqual(points.stateFromText("{"), {
-      state: null,
-      error: "drag_points is not valid JSON: " + (() => { try { JSON.parse("{"); } catch (e) { return e.message; } })(),
-    });
+    const { state, error } = points.stateFromText("{");
+    assert.equal(state, null);
+    assert.match(error, /^drag_points: not valid JSON \(.+\); expected \{"pairs"/);
   });
 
   test("pointsOutside names points beyond the image", () => {
@@ -286,45 +269,5 @@ describe("brush positions and the result's place", () => {
     assert.deepEqual(points.resultPlacement(64, 64, 128, 128, 8), { x: 0, y: 0, width: 64, height: 64 }); // upscaled
     assert.deepEqual(points.resultPlacement(80, 64, 64, 64, 8), { x: 0, y: 0, width: 80, height: 64 }); // 16 px: resized
     assert.deepEqual(points.resultPlacement(79, 64, 64, 64, 16), { x: 7, y: 0, width: 64, height: 64 }); // a 16x VAE
-  });
-});
-
-describe("the graph", () => {
-  /** A fake graph: nodes by numeric id, as newer frontends key them; `subgraph` holds a node's inner graph. */
-  function graph(nodes) {
-    const byId = new Map(nodes.map((node) => [node.id, node]));
-    return { getNodeById: (id) => byId.get(id) ?? null };
-  }
-
-  test("execution ids name root nodes and nodes inside subgraphs", () => {
-    const inner = { id: 12 };
-    const deeper = { id: 3 };
-    const subgraphNode = { id: 5, subgraph: graph([inner, { id: 7, subgraph: graph([deeper]) }]) };
-    const root = graph([{ id: 12 }, subgraphNode]);
-    assert.equal(points.nodeByExecutionId(root, "5"), subgraphNode);
-    assert.equal(points.nodeByExecutionId(root, 5), subgraphNode);
-    assert.equal(points.nodeByExecutionId(root, "5:12"), inner);
-    assert.equal(points.nodeByExecutionId(root, "5:7:3"), deeper);
-    assert.notEqual(points.nodeByExecutionId(root, "12"), inner);
-    for (const missing of ["9", "5:9", "12:1", "", null]) assert.equal(points.nodeByExecutionId(root, missing), null, String(missing));
-  });
-
-  test("downstream nodes: along output links, within the hop limit, without the start node", () => {
-    const node = (name) => ({ name, outputs: [], targets: [], getOutputNodes(slot) { return this.targets[slot] ?? null; } });
-    const drag = node("drag");
-    const decode = node("decode");
-    const preview = node("preview");
-    const save = node("save");
-    const far = node("far");
-    drag.outputs = [{}];
-    drag.targets = [[decode, save]];
-    decode.outputs = [{}];
-    decode.targets = [[preview]];
-    preview.outputs = [{}];
-    preview.targets = [[far, drag]]; // a loop back to the start
-    const names = (set) => [...set].map((n) => n.name).sort();
-    assert.deepEqual(names(points.downstreamNodes(drag, 2)), ["decode", "preview", "save"]);
-    assert.deepEqual(names(points.downstreamNodes(drag, 8)), ["decode", "far", "preview", "save"]);
-    assert.deepEqual(names(points.downstreamNodes(node("alone"), 8)), []);
   });
 });

@@ -129,27 +129,9 @@ describe("editor_mask text (run-length JSON)", () => {
     assert.ok(encodeMask(mask).length < 3000);
   });
 
-  test("invalid texts are reported, naming editor_mask", () => {
-    const cases = [
-      ["{size", /^editor_mask is not valid JSON/],
-      ["[1, 2]", /^editor_mask: expected an object \{"size": \[width, height\], "runs": \[\.\.\.\]\}$/],
-      ['{"runs": [4]}', /expected an object/],
-      ['{"size": [2, 2]}', /expected an object/],
-      ['{"size": [2], "runs": [4]}', /size must be \[width, height\], two whole numbers from 1 to 16384/],
-      ['{"size": [0, 2], "runs": [0]}', /size must be/],
-      ['{"size": [2.5, 2], "runs": [5]}', /size must be/],
-      ['{"size": [16385, 1], "runs": [16385]}', /size must be/],
-      ['{"size": [2, 2], "runs": "4"}', /runs must be a list of whole numbers >= 0/],
-      ['{"size": [2, 2], "runs": [2, -1, 3]}', /runs must be/],
-      ['{"size": [2, 2], "runs": [1.5, 2.5]}', /runs must be/],
-      ['{"size": [2, 2], "runs": [true, 3]}', /runs must be/],
-      ['{"size": [2, 2], "runs": [1, 2]}', /^editor_mask: the runs cover 3 pixels, but its size 2x2 has 4$/],
-    ];
-    for (const [text, pattern] of cases) {
-      const { mask, error } = decodeMask(text);
-      assert.equal(mask, null, text);
-      assert.match(error ?? "", pattern, text);
-    }
+  test("an invalid text comes back as its error, no mask (every message: drag_wire_cases.test.mjs)", () => {
+    assert.deepEqual(decodeMask('{"size": [2, 2], "runs": [1, 2]}'),
+      { mask: null, error: "editor_mask: the runs cover 3 pixels, but its size 2x2 has 4" });
     assert.match(decodeMask(42).error, /^editor_mask: expected a JSON string, got number$/);
   });
 });
