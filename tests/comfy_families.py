@@ -8,7 +8,8 @@ reads (pooled output, Flux guidance, attention masks, ...). Nothing is downloade
 
 The families are grouped by architecture in ``comfy_families_*.py``; ``FAMILIES`` collects them all. The
 family matrix (``tests/test_comfyui_families.py``) runs every method through its nodes on each family and
-writes the support table's data (``tests/support_table.py``).
+records the support table's data (``python -m tools.support_table``). The instruction-edit families
+(``comfy_families_edit.py``) carry reference latents in their conditioning.
 """
 from __future__ import annotations
 
@@ -31,7 +32,10 @@ class Family:
     family is used with (e.g. a V-prediction or shift node), applied to the built ModelPatcher;
     ``refuses``: method -> the start of the error message the family is expected to get (a method it
     cannot serve), e.g. ``{"sde_drag": "latent:"}``; ``video``: a video model (its latent holds several
-    frames, ``latent = (C, T, H, W)`` with T > 1).
+    frames, ``latent = (C, T, H, W)`` with T > 1); ``reference_key``: for an instruction-edit family, whose
+    conditioning carries ``reference_latents``, the key of the model call's conditioning that the model
+    builds from them (e.g. ``ref_latents``); ``requires``: a further check of the running ComfyUI, giving why
+    it cannot build the family (e.g. a model option a release lacks), or None.
     """
 
     name: str
@@ -44,13 +48,16 @@ class Family:
     refuses: dict = field(default_factory=dict)
     note: str = ""
     video: bool = False
+    reference_key: str | None = None
+    requires: Callable[[], str | None] | None = None
 
     def missing(self) -> str | None:
-        """Why this ComfyUI cannot build the family (its config class is absent), or None."""
+        """Why this ComfyUI cannot build the family (its config class is absent, or ``requires`` says why), or
+        None."""
         import comfy.supported_models
         if not hasattr(comfy.supported_models, self.config):
             return f"comfy.supported_models has no {self.config} in this release"
-        return None
+        return self.requires() if self.requires is not None else None
 
     def build(self, seed: int = 0):
         """The family's ModelPatcher, built as ComfyUI's loaders build one, with seeded random weights."""
@@ -80,12 +87,13 @@ def tokens(seed: int, count: int, dim: int, **extras) -> list:
 
 def _families() -> list[Family]:
     import comfy_families_dit
+    import comfy_families_edit
     import comfy_families_flux
     import comfy_families_next
     import comfy_families_unet
     import comfy_families_video
     return [*comfy_families_unet.FAMILIES, *comfy_families_flux.FAMILIES, *comfy_families_dit.FAMILIES,
-            *comfy_families_next.FAMILIES, *comfy_families_video.FAMILIES]
+            *comfy_families_next.FAMILIES, *comfy_families_video.FAMILIES, *comfy_families_edit.FAMILIES]
 
 
 FAMILIES: dict[str, Family] = {family.name: family for family in _families()}

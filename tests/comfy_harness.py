@@ -184,17 +184,23 @@ def output_index(node_class, io_type: str) -> int:
 
 
 class ModelPassCounter:
-    """Counts diffusion-model forward passes (and their batch sizes) through ComfyUI's unet wrapper."""
+    """Counts diffusion-model forward passes (and their batch sizes and the keys of the conditioning each one
+    gets, e.g. ``ref_latents``) through ComfyUI's unet wrapper."""
 
     def __init__(self, model):
-        self.calls, self.batches = 0, []
+        self.calls, self.batches, self.condition_keys = 0, [], []
         self.model = model.clone()
         self.model.set_model_unet_function_wrapper(self)
 
     def __call__(self, apply_model, args):
         self.calls += 1
         self.batches.append(args["input"].shape[0])
+        self.condition_keys.append(frozenset(key for key, value in args["c"].items() if value is not None))
         return apply_model(args["input"], args["timestep"], **args["c"])
+
+    def calls_with(self, key: str) -> int:
+        """How many of the counted passes got ``key`` in their conditioning."""
+        return sum(key in keys for keys in self.condition_keys)
 
 
 def learned_eps_model(path=None):

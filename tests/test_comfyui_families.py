@@ -11,10 +11,14 @@ SamplerCustomAdvanced:
   source exactly;
 * SDE-Drag: a masked drag leaves everything outside the mask exactly on the source.
 
+For each instruction-edit family (``Family.reference_key``) and each method, every model call of the method's
+nodes, in the inversion and in the edit, gets the reference latents: the calls are counted through ComfyUI's
+unet wrapper (``ModelPassCounter``), and those whose conditioning holds the family's reference key must be all.
+
 A cell is ``exact`` when all its exactness checks hold, ``refused`` when the node raises an InputError that
-the family declares it expects (``Family.refuses``), and ``absent`` when the release lacks the family. With
-``SDE_EDIT_WRITE_SUPPORT=1`` the results are written to ``docs/support/comfyui-<version>.json``, from which
-``python tests/support_table.py`` writes the README's support table.
+the family declares it expects (``Family.refuses``), and ``absent`` when the release lacks the family. The
+results are recorded in ``$SDE_EDIT_SUPPORT_RESULTS/comfyui-<version>.json`` (``test_record_support_results``),
+from which ``python -m tools.support_table --results DIR --write`` writes the README's support table.
 """
 from __future__ import annotations
 
@@ -169,6 +173,27 @@ def test_method_on_family(name, method, models):
     assert expected is None, f"{name} / {method} ran, but the family declares it refused ({expected})"
     RESULTS.setdefault(name, {})[method] = {"cell": "exact" if result["exact"] else "inexact", **result}
     assert result["exact"], f"{name} / {method}: {result}"
+
+
+EDIT_FAMILIES = sorted(name for name, family in FAMILIES.items() if family.reference_key is not None)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", EDIT_FAMILIES)
+def test_reference_latents_reach_every_model_call(name, method, models):
+    """No model call of any method (inversion, source branch, CFG ramp, edit) loses the reference latents."""
+    family = FAMILIES[name]
+    if family.missing():
+        pytest.skip(family.missing())
+    if method in family.refuses:
+        pytest.skip(f"{name} refuses {method}")
+    counter = harness.ModelPassCounter(models(family))
+    RUNNERS[method](family, counter.model, source_latent(family))
+    with_reference = counter.calls_with(family.reference_key)
+    assert counter.calls > 0
+    assert with_reference == counter.calls, \
+        f"{name} / {method}: {counter.calls - with_reference} of {counter.calls} model calls without " \
+        f"{family.reference_key}"
 
 
 def test_record_support_results(tmp_path_factory):
