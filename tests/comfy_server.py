@@ -301,8 +301,9 @@ def write_test_video(path: Path, size: int = 64, frames: int = TEST_VIDEO_FRAMES
     return path
 
 
-def prepare_base_dir(base: Path, comfy_root: str | os.PathLike) -> Path:
-    """Fill a ComfyUI base directory: tiny models, the pack and the test nodes, an input image."""
+def prepare_base_dir(base: Path, comfy_root: str | os.PathLike, extra_nodes: dict[str, Path] | None = None) -> Path:
+    """Fill a ComfyUI base directory: tiny models, the pack and the test nodes (and ``extra_nodes``, custom_nodes
+    name -> file or folder to link there), an input image."""
     import comfy_harness
 
     comfy_harness.import_comfyui(comfy_root)
@@ -317,6 +318,8 @@ def prepare_base_dir(base: Path, comfy_root: str | os.PathLike) -> Path:
     custom_nodes.mkdir(parents=True, exist_ok=True)
     (custom_nodes / PACK_FOLDER).symlink_to(PACK_ROOT, target_is_directory=True)
     (custom_nodes / TEST_NODES_FOLDER).symlink_to(TESTS_DIR / "comfy_test_nodes", target_is_directory=True)
+    for name, target in (extra_nodes or {}).items():
+        (custom_nodes / name).symlink_to(target, target_is_directory=Path(target).is_dir())
     for folder in ("input", "output", "temp", "user"):
         (base / folder).mkdir(exist_ok=True)
     write_test_image(base / "input" / TEST_IMAGE)
@@ -333,10 +336,11 @@ def server_command(comfy_root: Path, base: Path, port: int) -> list[str]:
     return command
 
 
-def start_server(comfy_root: str | os.PathLike, timeout: float = 240) -> ComfyServer:
+def start_server(comfy_root: str | os.PathLike, timeout: float = 240,
+                 extra_nodes: dict[str, Path] | None = None) -> ComfyServer:
     comfy_root = Path(comfy_root).resolve()
     base = Path(tempfile.mkdtemp(prefix="sde_edit_comfy_"))
-    prepare_base_dir(base, comfy_root)
+    prepare_base_dir(base, comfy_root, extra_nodes)
     port = free_port()
     log_path = base / "server.log"
     env = dict(os.environ, PYTHONUNBUFFERED="1")

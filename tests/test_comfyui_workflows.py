@@ -34,6 +34,7 @@ from workflow_check import ui_to_api
 pytestmark = pytest.mark.comfyui
 
 TEST_STEPS = 5
+SAVING_NODES = ("SaveImage", "PreviewImage", "SaveWEBM")
 # workflow -> (its family in comfy_families, the VAE file standing in for the family's)
 FAMILY_WORKFLOWS = {"cycle_sde_qwen_image_edit.json": ("Qwen-Image", WAN21_VAE),
                     "sync_sde_flux2_edit.json": ("Flux.2", FLUX2_VAE),
@@ -117,29 +118,46 @@ def tiny_prompt(prompt: dict, family: tuple[str, str] | None = None) -> dict:
     return out
 
 
+def family_missing(name: str) -> str | None:
+    """Why this release cannot run the workflow's family (``FAMILY_WORKFLOWS``), or None when it can."""
+    family = FAMILY_WORKFLOWS.get(name)
+    if family is None:
+        return None
+    from comfy_families import FAMILIES
+    missing = FAMILIES[family[0]].missing()
+    return f"{name} runs on {family[0]}: {missing}" if missing else None
+
+
+def example_prompt(name: str, object_info: dict) -> dict:
+    """The API prompt the tier runs for ``example_workflows/<name>``: converted, then on the tiny models."""
+    workflow = json.loads((WORKFLOW_DIR / name).read_text())
+    return tiny_prompt(ui_to_api(workflow, object_info), FAMILY_WORKFLOWS.get(name))
+
+
+def saved_outputs(prompt: dict, result) -> dict:
+    """``{node_id: (class_type, [file entries of its ui output])}`` of the prompt's image and video saving nodes;
+    ``server.output_file(entry)`` is where ComfyUI wrote each (``tools.thumbnails`` draws from them)."""
+    return {node_id: (node["class_type"], result.outputs[node_id]["images"]) for node_id, node in prompt.items()
+            if node["class_type"] in SAVING_NODES}
+
+
 @pytest.mark.parametrize("name", sorted(path.name for path in WORKFLOW_DIR.glob("*.json")))
 def test_example_workflow_runs(server, object_info, name):
     from PIL import Image
 
-    family = FAMILY_WORKFLOWS.get(name)
-    if family is not None:
-        from comfy_families import FAMILIES
-        missing = FAMILIES[family[0]].missing()
-        if missing:
-            pytest.skip(f"{name} runs on {family[0]}: {missing}")
-    workflow = json.loads((WORKFLOW_DIR / name).read_text())
-    prompt = tiny_prompt(ui_to_api(workflow, object_info), family)
-    if family is not None:  # the family's own tiny model, not the SD2 / Flux stand-ins
+    missing = family_missing(name)
+    if missing:
+        pytest.skip(missing)
+    prompt = example_prompt(name, object_info)
+    if name in FAMILY_WORKFLOWS:  # the family's own tiny model, not the SD2 / Flux stand-ins
         assert {"SDEEditTest_FamilyModel", "SDEEditTest_FamilyCheckpoint"} & \
             {node["class_type"] for node in prompt.values()}
     result = server.queue_uncached(prompt)
     assert result.status == "success"
     assert result.message("execution_cached")["nodes"] == []
-    saved = {node_id: node["class_type"] for node_id, node in prompt.items()
-             if node["class_type"] in ("SaveImage", "PreviewImage", "SaveWEBM")}
-    assert {"SaveImage", "SaveWEBM"} & set(saved.values())
-    for node_id, kind in saved.items():
-        files = result.outputs[node_id]["images"]
+    saved = saved_outputs(prompt, result)
+    assert {"SaveImage", "SaveWEBM"} & {kind for kind, _ in saved.values()}
+    for node_id, (kind, files) in saved.items():
         assert len(files) == 1
         assert files[0]["type"] == ("temp" if kind == "PreviewImage" else "output")
         path = server.output_file(files[0])
