@@ -17,6 +17,10 @@ Each conditioning is made by the core node that makes it in the families' workfl
   ``ReferenceLatent``; only releases with the config (0.33.0) have it.
 * OmniGen2: its transformer (Lumina-type, Qwen2.5-VL 3B context 2048 with the encoder's attention mask, Flux
   latents, flow with shift 2.6), the input image through ``ReferenceLatent``.
+* Boogu: the OmniGen2-type transformer with double-stream layers (Qwen3-VL 8B context 4096 with its attention
+  mask), the input image through ``ReferenceLatent``.
+* MageFlow: the Qwen-Image-type transformer at patch 1 on FLUX.2 latents (128 channels; Qwen3-VL 4B context
+  2560), the input image through ``ReferenceLatent``.
 * HiDream-O1 (instruction edit): the pixel-space HiDream-O1 of the Flux group with one reference image through
   core ``HiDreamO1ReferenceImages`` (its ViT encodes the image; the model reads it as ``ref_patches``).
 * Z-Image Omni: the Z-Image transformer whose ``Lumina2`` model reads ``reference_latents`` (the "omni" path:
@@ -137,6 +141,28 @@ OMNIGEN2 = {
 """OmniGen2 as model_detection describes it (hidden 2520, 21 heads, RoPE axes 40 x 3), shrunk to 64 / 2 heads."""
 
 
+BOOGU = {
+    "image_model": "boogu", "patch_size": 2, "in_channels": 16, "out_channels": None, "hidden_size": 64,
+    "num_layers": 1, "num_double_stream_layers": 1, "num_refiner_layers": 1, "num_attention_heads": 2,
+    "num_kv_heads": 1, "multiple_of": 16, "ffn_dim_multiplier": None, "norm_eps": 1e-5, "axes_dim_rope": [8, 12, 12],
+    "axes_lens": [300, 512, 512], "instruction_feat_dim": 4096, "timestep_scale": 1000.0,
+}
+
+MAGE_FLOW = {
+    "image_model": "mage_flow", "in_channels": 128, "out_channels": 128, "num_layers": 1, "attention_head_dim": 32,
+    "num_attention_heads": 2, "joint_attention_dim": 2560, "axes_dims_rope": (8, 12, 12),
+}
+
+
+def boogu_conditioning(seed: int) -> list:
+    return with_reference_latents(tokens(seed, 6, 4096, attention_mask=_mask(6), pooled_output=None),
+                                  [reference_latent(seed, (16, 8, 8))])
+
+
+def mage_flow_conditioning(seed: int) -> list:
+    return with_reference_latents(tokens(seed, 6, 2560, pooled_output=None), [reference_latent(seed, (128, 8, 8))])
+
+
 def omnigen2_conditioning(seed: int) -> list:
     return with_reference_latents(tokens(seed, 6, 2048, attention_mask=_mask(6), pooled_output=None),
                                   [reference_latent(seed, (16, 8, 8))])
@@ -185,6 +211,10 @@ FAMILIES = [
            reference_key="ref_latents", note="the input image through ReferenceLatent; real CFG"),
     Family("OmniGen2", "Omnigen2", OMNIGEN2, omnigen2_conditioning, (16, 8, 8), cfg=3.0,
            reference_key="ref_latents", note="the input image through ReferenceLatent; real CFG"),
+    Family("Boogu", "Boogu", BOOGU, boogu_conditioning, (16, 8, 8), cfg=3.0, reference_key="ref_latents",
+           note="the input image through ReferenceLatent; real CFG"),
+    Family("MageFlow", "MageFlow", MAGE_FLOW, mage_flow_conditioning, (128, 8, 8), cfg=3.0,
+           reference_key="ref_latents", note="FLUX.2 latents; the input image through ReferenceLatent; real CFG"),
     Family("HiDream-O1 (edit)", "HiDreamO1", HIDREAM_O1, hidream_o1_edit_conditioning, (3, 64, 64), cfg=2.0,
            reference_key="ref_patches",
            note="pixel space; one reference image through HiDreamO1ReferenceImages (ViT and patch streams)"),
