@@ -8,6 +8,10 @@ a graph that saves the source and result latents, reloads it and runs it again; 
 list. The saved latents are compared here: the result equals the source bit for bit outside the painted mask,
 and the reloaded workflow gives the same result bit for bit.
 
+One test per page mode of the script: ``litegraph`` (``Comfy.VueNodes.Enabled`` off), ``vue_nodes`` (on) and
+``subgraph`` (the SDE-Drag node of the mask-and-run graph inside a subgraph); the last two are skipped, naming the
+frontend version, on frontends before 1.41.
+
 Needs, besides ``COMFYUI_ROOT``: ``node`` >= 20 on PATH, ``npm install`` run at the repo root
 (``node_modules/playwright-core``) and Chromium at ``/usr/bin/chromium`` (``apt-get install chromium``; another
 path via ``SDE_EDIT_CHROMIUM``). Skipped with the reason when one is missing. Screenshots go to pytest's tmp
@@ -15,6 +19,7 @@ dir, or to ``SDE_EDIT_SCREENSHOT_DIR`` when set.
 """
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shutil
@@ -33,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "browser" / "drag_editor.e2e.mjs"
 CHROMIUM = os.environ.get("SDE_EDIT_CHROMIUM", "/usr/bin/chromium")
 NODE_CLASS = "SDEEdit_SDEDrag"
+NEW_MODES_FROM = (1, 41)
 
 
 def _missing_tool() -> str | None:
@@ -64,10 +70,33 @@ def browser_server(request):
     return server
 
 
-def test_drag_point_editor_in_chromium(browser_server, tmp_path):
-    out = Path(os.environ.get("SDE_EDIT_SCREENSHOT_DIR") or tmp_path / "screenshots")
+def frontend_version() -> str:
+    """The version of the frontend package this ComfyUI serves (installed in the venv that runs the tier)."""
+    try:
+        return importlib.metadata.version("comfyui-frontend-package")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
+
+
+# The page modes of the script (--mode) and the first frontend release each one runs on here. Vue nodes became the
+# default of Desktop and Cloud installs with frontend 1.41; the older frontends of the tier (1.27.10, 1.35.9) have
+# Vue nodes as an opt-in beta and subgraphs, but this test covers both modes only from 1.41 on.
+MODES = {"litegraph": (0,), "vue-nodes": NEW_MODES_FROM, "subgraph": NEW_MODES_FROM}
+
+
+@pytest.mark.parametrize("mode", list(MODES), ids=lambda mode: mode.replace("-", "_"))
+def test_drag_point_editor_in_chromium(browser_server, tmp_path, mode):
+    version = frontend_version()
+    if _version_tuple(version) < MODES[mode]:
+        pytest.skip(f"mode {mode}: this ComfyUI serves frontend {version}; the browser test runs the {mode} mode "
+                    f"from frontend {'.'.join(map(str, MODES[mode]))} on (tested on 1.49.6)")
+    out = Path(os.environ.get("SDE_EDIT_SCREENSHOT_DIR") or tmp_path) / f"screenshots_{mode}"
     command = ["node", str(SCRIPT), "--url", browser_server.url, "--image", TEST_IMAGE, "--ckpt", SD2_CKPT,
-               "--out", str(out), "--chromium", CHROMIUM]
+               "--out", str(out), "--chromium", CHROMIUM, "--mode", mode]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     report = run.stdout + ("\n---- stderr ----\n" + run.stderr if run.stderr.strip() else "")
     print(report)  # shown by pytest -s / on failure: every check, the frontend version, screenshot paths

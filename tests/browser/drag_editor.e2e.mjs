@@ -3,7 +3,7 @@
 //
 //   node tests/browser/drag_editor.e2e.mjs --url http://127.0.0.1:8188 --image sde_edit_test.png \
 //        [--out DIR] [--ckpt sde_edit_tiny_sd2.safetensors] [--chromium /usr/bin/chromium] [--no-queue] [--dpr 2]
-//        [--example example_workflows/sde_drag_sd15.json]
+//        [--example example_workflows/sde_drag_sd15.json] [--mode litegraph | vue-nodes | subgraph]
 //
 // Needs a running ComfyUI with this pack (and node SDEEdit_SDEDrag), an image in its input folder, the npm
 // package playwright-core (npm install at the repo root) and Debian's chromium. tests/test_browser_drag_editor.py
@@ -29,6 +29,10 @@
 //      overlay's tint, undo/redo per stroke; two pairs, a run, the result shown; save, reload (mask and pairs
 //      back), run again without the cache; a connected LoadImage MASK shown read-only. report.json in --out
 //      names the runs for the Python side, which compares the saved latents.
+// --mode: litegraph (the default; Comfy.VueNodes.Enabled written off), vue-nodes (written on: steps 0-7 with Vue
+// nodes; the editor must sit in a Vue node) or subgraph (LiteGraph; only step 7, with the SDE-Drag node converted
+// into a subgraph of its own and opened on the canvas, reopened after every load; the connected-mask check is left
+// out, as the subgraph has no mask input).
 // Screenshots go to --out. Prints "ok - ..." / "not ok - ..." lines and exits 1 on any failure.
 import fs from "node:fs";
 import path from "node:path";
@@ -47,10 +51,22 @@ const { values: args } = parseArgs({
     "no-queue": { type: "boolean", default: false },
     headed: { type: "boolean", default: false },
     dpr: { type: "string", default: "1" }, // device pixel ratio of the page (2: a HiDPI screen)
+    // litegraph: nodes drawn by LiteGraph (Comfy.VueNodes.Enabled off); vue-nodes: the setting on; subgraph: LiteGraph,
+    // with the SDE-Drag node of the mask-and-run scenario inside a subgraph (opened on the canvas)
+    mode: { type: "string", default: "litegraph" },
   },
 });
 
 const NODE = "SDEEdit_SDEDrag";
+const MODES = ["litegraph", "vue-nodes", "subgraph"];
+
+/** In the page: the SDE-Drag node of the graph the canvas shows (the root graph, or the subgraph opened). */
+function installPageHelpers() {
+  window.sdeDragNode = (nodeType) => {
+    const graph = window.app.canvas?.graph ?? window.app.graph;
+    return graph.nodes.find((n) => n.comfyClass === nodeType || n.type === nodeType);
+  };
+}
 const results = [];
 let failed = 0;
 
@@ -105,7 +121,7 @@ const geomImage = (state) => ({ w: state.imageSize?.[0] ?? Infinity, h: state.im
 
 async function editorGeometry(page) {
   return page.evaluate((nodeType) => {
-    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType || n.type === nodeType);
+    const node = window.sdeDragNode(nodeType);
     const editor = node?.sdeDragEditor;
     if (!editor) return null;
     const rect = editor.canvas.getBoundingClientRect();
@@ -120,7 +136,7 @@ async function editorGeometry(page) {
 
 async function editorState(page) {
   return page.evaluate((nodeType) => {
-    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType || n.type === nodeType);
+    const node = window.sdeDragNode(nodeType);
     const editor = node?.sdeDragEditor;
     const widget = node?.widgets?.find((w) => w.name === "drag_points");
     return {
@@ -137,6 +153,14 @@ async function editorState(page) {
   }, NODE);
 }
 
+/** The editor sits in a Vue node's element (data-node-id) exactly in vue-nodes mode, else on LiteGraph's canvas. */
+async function checkNodeRendering(page) {
+  const inVueNode = await page.evaluate((nodeType) =>
+    !!window.sdeDragNode(nodeType)?.sdeDragEditor?.element.closest("[data-node-id]"), NODE);
+  check(`mode ${args.mode}: the editor is ${args.mode === "vue-nodes" ? "inside a Vue node" : "on LiteGraph's canvas"}`,
+    inVueNode === (args.mode === "vue-nodes"));
+}
+
 async function textPairs(page) {
   const { text } = await editorState(page);
   return JSON.parse(text).pairs;
@@ -145,7 +169,7 @@ async function textPairs(page) {
 /** RGB of the editor canvas at canvas CSS position (cx, cy). */
 async function canvasColor(page, [cx, cy]) {
   return page.evaluate(({ nodeType, cx, cy }) => {
-    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType || n.type === nodeType);
+    const node = window.sdeDragNode(nodeType);
     const canvas = node.sdeDragEditor.canvas;
     const ratio = canvas.width / canvas.clientWidth;
     const data = canvas.getContext("2d").getImageData(Math.floor(cx * ratio), Math.floor(cy * ratio), 1, 1).data;
@@ -255,8 +279,14 @@ async function main() {
     console.log(`not ok - node ${NODE} is not registered on ${args.url}`);
     process.exit(2);
   }
-  // A fresh user directory opens the Templates dialog; mark the tutorial as done before the page loads.
+  if (!MODES.includes(args.mode)) {
+    console.log(`not ok - --mode ${args.mode}: expected one of ${MODES.join(", ")}`);
+    process.exit(2);
+  }
+  // A fresh user directory opens the Templates dialog; mark the tutorial as done before the page loads. The Vue nodes
+  // setting is written for every mode: the server's user settings outlive a page.
   await fetch(`${args.url}/settings/Comfy.TutorialCompleted`, { method: "POST", body: "true" }).catch(() => {});
+  await fetch(`${args.url}/settings/Comfy.VueNodes.Enabled`, { method: "POST", body: String(args.mode === "vue-nodes") });
 
   const browser = await chromium.launch({
     executablePath: args.chromium,
@@ -267,6 +297,7 @@ async function main() {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: Number(args.dpr) });
   const pageErrors = [];
   const consoleErrors = [];
+  await page.addInitScript(installPageHelpers);
   page.on("pageerror", (error) => pageErrors.push(String(error?.stack ?? error)));
   page.on("console", (message) => { if (message.type() === "error") consoleErrors.push(message.text()); });
 
@@ -277,264 +308,274 @@ async function main() {
     check("SDE-Drag editor extension registered", await waitFor(page, () =>
       window.app.extensions?.some((e) => e.name === "SDEEdit.SDEDragPointEditor"), null, 30000));
     const frontend = await page.evaluate(() => window.__COMFYUI_FRONTEND_VERSION__ ?? "?");
-    console.log(`# ComfyUI frontend ${frontend}`);
+    console.log(`# ComfyUI frontend ${frontend}, mode ${args.mode}`);
     await sleep(1500);
     const stillOpen = await closeDialogs(page);
     check("no dialog left over the canvas", stillOpen === 0, `${stillOpen} open`);
 
-    // ---- 0. the shipped example workflow (if there is one yet): the editor reads its drag_points -----------
-    if (fs.existsSync(args.example)) {
-      const example = JSON.parse(fs.readFileSync(args.example, "utf8"));
-      await page.evaluate((wf) => window.app.loadGraphData(wf), example);
-      await redraw(page, 600);
-      const state = await editorState(page);
-      // expected: the drag_points string stored in the file's widgets_values of its SDE-Drag node
-      const stored = (example.nodes ?? []).find((n) => n.type === NODE)?.widgets_values
-        ?.find((v) => typeof v === "string" && v.includes('"pairs"'));
-      let expected = null;
-      try { expected = JSON.parse(stored).pairs; } catch { /* reported below */ }
-      check(`example ${path.basename(args.example)}: editor attached and its drag_points parse`,
-        state.pairs !== null && state.error === null && Array.isArray(expected), JSON.stringify(state));
-      equal("example: editor shows the example's pairs", state.pairs, expected);
-      await screenshot(page, "0_example_workflow.png");
-      // the example names real model files: the frontend opens its "Missing Models" dialog over the canvas
-      check("example: dialogs closed after loading", (await closeDialogs(page)) === 0);
-    } else {
-      console.log(`# no ${args.example}: example workflow check skipped`);
-    }
-
-    // ---- 1. LoadImage -> SDE-Drag, saved and loaded back -----------------------------------------------
-    const queueable = !args["no-queue"] && await canQueue();
-    await installGraphHelpers(page);
-    const built = await page.evaluate(({ nodeType, image, ckpt, queueable, seed }) => {
-      const { app } = window;
-      const { make, input } = window.sdeEditTest;
-      app.graph.clear();
-      const load = make("LoadImage", [60, 420], { image });
-      const drag = make(nodeType, [480, 60]);
-      drag.setSize([480, Math.max(drag.size[1], 760)]);
-      load.connect(0, drag, input(drag, "image"));
-      if (queueable) {
-        const ckptNode = make("CheckpointLoaderSimple", [60, 60], { ckpt_name: ckpt });
-        // a fresh seed each run: an unchanged prompt would be served from ComfyUI's cache without onExecuted
-        const cond = make("SDEEditTest_Conditioning", [60, 200], { dim: 1024, tokens: 4, pooled_dim: 0, seed, guidance: 0 });
-        const control = cond.widgets.find((w) => w.name === "control_after_generate");
-        if (control) control.value = "fixed";
-        const encode = make("VAEEncode", [300, 560]);
-        load.connect(0, encode, input(encode, "pixels"));
-        ckptNode.connect(2, encode, input(encode, "vae"));
-        // every required input by its type (optional ones such as negative and mask stay unlinked)
-        const sources = { MODEL: [ckptNode, 0], VAE: [ckptNode, 2], CONDITIONING: [cond, 0], LATENT: [encode, 0], IMAGE: [load, 0] };
-        const required = Object.keys(drag.constructor.nodeData?.input?.required ?? {});
-        drag.inputs.forEach((slot, index) => {
-          const source = sources[slot.type];
-          if (slot.link == null && required.includes(slot.name) && source) source[0].connect(source[1], drag, index);
-        });
-        // outputs: a LATENT is decoded and previewed, an IMAGE previewed, so the prompt has an output node
-        drag.outputs?.forEach((output, slot) => {
-          if (output.type === "LATENT") {
-            const decode = make("VAEDecode", [1000, 60 + slot * 250]);
-            drag.connect(slot, decode, input(decode, "samples"));
-            ckptNode.connect(2, decode, input(decode, "vae"));
-            const preview = make("PreviewImage", [1240, 60 + slot * 250]);
-            decode.connect(0, preview, 0);
-          } else if (output.type === "IMAGE") {
-            const preview = make("PreviewImage", [1000, 60 + slot * 250]);
-            drag.connect(slot, preview, 0);
-          }
-        });
-      }
-      app.canvas.ds.offset = [0, 0];
-      app.canvas.ds.scale = 1;
-      const workflow = JSON.parse(JSON.stringify(app.graph.serialize()));
-      return { workflow, links: (drag.inputs.find((i) => i.name === "image") ?? {}).link ?? null };
-    }, { nodeType: NODE, image: args.image, ckpt: args.ckpt, queueable, seed: Math.floor(Math.random() * 2 ** 31) });
-    check("LoadImage linked to SDE-Drag's image input", built.links != null);
-    await page.evaluate((wf) => window.app.loadGraphData(wf), built.workflow);
-    await page.evaluate(() => { window.app.canvas.ds.offset = [0, 0]; window.app.canvas.ds.scale = 1; });
-    await redraw(page, 800);
-    check("editor shows the LoadImage image", await waitFor(page, (nodeType) => {
-      const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
-      return node?.sdeDragEditor?.image?.complete && node.sdeDragEditor.image.naturalWidth > 0;
-    }, NODE, 15000), JSON.stringify(await editorState(page)));
-    let state = await editorState(page);
-    check("image comes from /view?...&type=input", /\/view\?filename=[^&]+&type=input&subfolder=/.test(state.imageUrl ?? ""), state.imageUrl);
-    // the node's default drag_points (an example pair) is read; points outside this small image are reported
-    const defaults = JSON.parse(state.text || '{"pairs": []}').pairs;
-    equal("editor read the default drag_points", state.pairs, defaults);
-    if (defaults.some((pair) => [pair.source, pair.target].some(([x, y]) => x >= geomImage(state).w || y >= geomImage(state).h))) {
-      check("default points outside the image are reported", /outside the \d+\u00d7\d+ image/.test(state.info ?? ""), state.info);
-    }
-    await page.locator(".sde-drag-clear").first().click();
-    await sleep(100);
-    state = await editorState(page);
-    equal("Clear leaves no pairs", [state.text, state.pairs], ['{"pairs": []}', []]);
-
-    let geom = await editorGeometry(page);
-    console.log(`# editor canvas ${geom.cw}x${geom.ch} css px at (${geom.left}, ${geom.top}), image ${geom.iw}x${geom.ih}`);
-    check("editor canvas has a usable size", geom.cw >= 200 && geom.ch >= 150, JSON.stringify(geom));
-    const { iw, ih } = geom;
-    // pixels to click, as fractions of the image (64x64 test image: well inside, distinct)
-    const at = (fx, fy) => [Math.floor(fx * iw), Math.floor(fy * ih)];
-    const want = [
-      { source: at(0.25, 0.30), target: at(0.62, 0.36) },
-      { source: at(0.50, 0.75), target: at(0.34, 0.55) },
-    ];
-
-    // ---- 2. pair 1 at zoom 1 ---------------------------------------------------------------------------
-    await clickPair(page, geom, want[0], 1);
-    equal("pair 1 in drag_points", await textPairs(page), [want[0]]);
-    await screenshot(page, "1_pair1.png");
-
-    // resize the node and zoom the graph, then pair 2
-    const before = geom;
-    await page.evaluate((nodeType) => {
-      const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
-      node.setSize([node.size[0] + 180, node.size[1] - 60]);
-      window.app.canvas.ds.scale = 1.15;
-      window.app.canvas.ds.offset = [-300, -20];
-    }, NODE);
-    await redraw(page, 800);
-    geom = await editorGeometry(page);
-    check("resize: canvas got wider", geom.cw > before.cw + 100, `${before.cw} -> ${geom.cw}`);
-    check("zoom: widget is scaled on screen", Math.abs(geom.width / geom.cw - 1.15) < 0.02, `${geom.width}/${geom.cw}`);
-    equal("resize keeps the pairs", await textPairs(page), [want[0]]);
-    await clickPair(page, geom, want[1], 2);
-    equal("two pairs in drag_points, image pixels", await textPairs(page), want);
-    state = await editorState(page);
-    check("info line counts 2 pairs", /^2 pairs/.test(state.info ?? ""), state.info);
-
-    // drawing: handle dots red, target dots blue, at the pixels' positions
-    for (const [index, pair] of want.entries()) {
-      const source = await canvasColor(page, clickFor(geom, pair.source).canvas);
-      const target = await canvasColor(page, clickFor(geom, pair.target).canvas);
-      check(`pair ${index + 1}: handle dot drawn red`, source[0] > 200 && source[1] < 120 && source[2] < 120, JSON.stringify(source));
-      check(`pair ${index + 1}: target dot drawn blue`, target[2] > 200 && target[0] < 120, JSON.stringify(target));
-    }
-    await screenshot(page, "2_two_pairs_resized_zoomed.png");
-
-    // ---- 3. pending handle, right-click delete, drag to move -------------------------------------------
-    const extra = clickFor(geom, at(0.8, 0.15));
-    await page.mouse.click(extra.x, extra.y);
-    await sleep(100);
-    state = await editorState(page);
-    equal("a pending handle is in the editor", state.pairs.length, 3);
-    equal("a pending handle is not serialized", await textPairs(page), want);
-    await page.mouse.click(extra.x, extra.y, { button: "right" });
-    await sleep(100);
-    state = await editorState(page);
-    equal("right-click deletes the pending handle", state.pairs, want);
-    const extraTarget = clickFor(geom, at(0.85, 0.40));
-    await page.mouse.click(extra.x, extra.y);
-    await page.mouse.click(extraTarget.x, extraTarget.y);
-    await sleep(100);
-    equal("third pair added", await textPairs(page), [...want, { source: extra.pixel, target: extraTarget.pixel }]);
-    // right-click the first pair's target: pair 1 goes, the others move up
-    const firstTarget = clickFor(geom, want[0].target);
-    await page.mouse.click(firstTarget.x, firstTarget.y, { button: "right" });
-    await sleep(100);
-    equal("right-click deletes pair 1", await textPairs(page), [want[1], { source: extra.pixel, target: extraTarget.pixel }]);
-    // drag the (new) pair 2's target onto another pixel
-    const moved = clickFor(geom, at(0.70, 0.62));
-    await page.mouse.move(extraTarget.x, extraTarget.y);
-    await page.mouse.down();
-    await page.mouse.move((extraTarget.x + moved.x) / 2, (extraTarget.y + moved.y) / 2, { steps: 3 });
-    await page.mouse.move(moved.x, moved.y, { steps: 3 });
-    await page.mouse.up();
-    await sleep(100);
-    equal("drag moves a target", await textPairs(page), [want[1], { source: extra.pixel, target: moved.pixel }]);
-    // undo / redo: every editor edit is a step of the workflow's history (Ctrl+Z on the graph, not in a text box)
-    await page.evaluate(() => document.activeElement?.blur?.());
-    const beforeMove = [want[1], { source: extra.pixel, target: extraTarget.pixel }];
-    const afterMove = [want[1], { source: extra.pixel, target: moved.pixel }];
-    const samePairs = (expected) => (pairs) => JSON.stringify(pairs) === JSON.stringify(expected);
-    await page.keyboard.press("Control+z");
-    equal("Ctrl+Z undoes the move", await pollUntil(() => textPairs(page), samePairs(beforeMove)), beforeMove);
-    await page.keyboard.press("Control+y");
-    equal("Ctrl+Y redoes it", await pollUntil(() => textPairs(page), samePairs(afterMove)), afterMove);
-    state = await editorState(page);
-    equal("after undo/redo the editor shows the widget's pairs", state.pairs, [want[1], { source: extra.pixel, target: moved.pixel }]);
-    // Clear, then the two wanted pairs again through the text (hand edit)
-    await page.locator(".sde-drag-clear").first().click();
-    await sleep(100);
-    equal("Clear removes all pairs", await textPairs(page), []);
-
-    // ---- 4. hand edits of the text --------------------------------------------------------------------
-    await page.evaluate((nodeType) => {
-      const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
-      const widget = node.widgets.find((w) => w.name === "drag_points");
-      const element = widget.inputEl ?? widget.element;
-      element.setAttribute("data-e2e", "drag-points-text");
-    }, NODE);
-    const textarea = page.locator('[data-e2e="drag-points-text"]');
-    await textarea.fill('{"pairs": [{"source": [1, 2], "target": [3, 4]}');
-    await sleep(200);
-    state = await editorState(page);
-    check("invalid JSON typed: editor shows the error", /^drag_points: not valid JSON/.test(state.error ?? "") && /not valid JSON/.test(state.info ?? ""), JSON.stringify(state));
-    const blocked = clickFor(geom, at(0.5, 0.5));
-    await page.mouse.click(blocked.x, blocked.y);
-    await sleep(100);
-    equal("invalid JSON: canvas clicks do not overwrite the text", (await editorState(page)).text, '{"pairs": [{"source": [1, 2], "target": [3, 4]}');
-    await screenshot(page, "3_invalid_text.png");
-    const typed = JSON.stringify({ pairs: want });
-    await textarea.fill(typed);
-    await sleep(200);
-    state = await editorState(page);
-    check("valid JSON typed: error gone", state.error === null, state.error);
-    equal("valid JSON typed: editor shows the typed pairs", state.pairs, want);
-
-    // ---- 5. save + reload ------------------------------------------------------------------------------
-    const prompt = await page.evaluate(async (nodeType) => {
-      const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
-      const { output } = await window.app.graphToPrompt();
-      return output[String(node.id)]?.inputs ?? null;
-    }, NODE);
-    check("graphToPrompt: drag_points is sent", prompt && JSON.parse(prompt.drag_points).pairs.length === 2, JSON.stringify(prompt));
-    check("graphToPrompt: the editor widget is not sent", prompt && !("drag_editor" in prompt), JSON.stringify(prompt && Object.keys(prompt)));
-    await saveClearAndReload(page, 800);
-    await waitFor(page, (nodeType) => !!window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor?.image, NODE, 10000);
-    state = await editorState(page);
-    equal("reload: drag_points keeps the pairs", JSON.parse(state.text).pairs, want);
-    equal("reload: editor re-read the pairs", state.pairs, want);
-    geom = await editorGeometry(page);
-    for (const [index, pair] of want.entries()) {
-      const source = await canvasColor(page, clickFor(geom, pair.source).canvas);
-      check(`reload: pair ${index + 1} handle drawn`, source[0] > 200 && source[1] < 120, JSON.stringify(source));
-    }
-    await screenshot(page, "4_reloaded.png");
-
-    // ---- 6. queue -------------------------------------------------------------------------------------
-    if (!queueable) {
-      console.log("# queue step skipped (no tiny checkpoint / test conditioning node, or --no-queue)");
-    } else {
-      const { entry } = await queueAndWait(page);
-      const error = entry?.status?.messages?.find((m) => m[0] === "execution_error")?.[1];
-      check("queued workflow finished with success", entry?.status?.status_str === "success",
-        entry ? JSON.stringify(error ?? entry.status).slice(0, 2000) : "no /history entry within 300 s");
-      const sentPairs = entry ? JSON.parse(Object.values(entry.prompt[2]).find((n) => n.class_type === NODE).inputs.drag_points).pairs : null;
-      equal("queued prompt carried the pairs", sentPairs, want);
-      const gotPreview = await waitFor(page, (nodeType) =>
-        !!window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor?.executedFile, NODE, 10000);
-      check("onExecuted: the run's preview image reached the editor", gotPreview, JSON.stringify(await editorState(page)));
-      const drawnPreviews = await page.evaluate((nodeType) =>
-        window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.imgs?.length ?? 0, NODE);
-      equal("the frontend draws no second preview under the node", drawnPreviews, 0);
-      if (gotPreview) {
-        await page.evaluate((nodeType) => {
-          const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
-          node.disconnectInput(node.inputs.findIndex((i) => i.name === "image"));
-        }, NODE);
-        await redraw(page, 300);
-        const fell = await waitFor(page, (nodeType) => {
-          const editor = window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor;
-          return editor?.imageLabel === "last run" && editor.image?.naturalWidth > 0;
-        }, NODE, 10000);
-        state = await editorState(page);
-        check("without the LoadImage link the editor shows the run's preview (type=temp)", fell && /type=temp/.test(state.imageUrl), JSON.stringify(state));
-        equal("the pairs are still there", JSON.parse(state.text).pairs, want);
-        await screenshot(page, "5_after_run_preview.png");
-      }
+    if (args.mode === "subgraph") { // the SDE-Drag node inside a subgraph: the mask-and-run scenario
+      check("the test server can run the graph (tiny checkpoint, test conditioning)", await canQueue());
       await pipelineScenario(page);
+    } else {
+      // ---- 0. the shipped example workflow (if there is one yet): the editor reads its drag_points -----------
+      if (fs.existsSync(args.example)) {
+        const example = JSON.parse(fs.readFileSync(args.example, "utf8"));
+        await page.evaluate((wf) => window.app.loadGraphData(wf), example);
+        await redraw(page, 600);
+        const state = await editorState(page);
+        // expected: the drag_points string stored in the file's widgets_values of its SDE-Drag node
+        const stored = (example.nodes ?? []).find((n) => n.type === NODE)?.widgets_values
+          ?.find((v) => typeof v === "string" && v.includes('"pairs"'));
+        let expected = null;
+        try { expected = JSON.parse(stored).pairs; } catch { /* reported below */ }
+        check(`example ${path.basename(args.example)}: editor attached and its drag_points parse`,
+          state.pairs !== null && state.error === null && Array.isArray(expected), JSON.stringify(state));
+        equal("example: editor shows the example's pairs", state.pairs, expected);
+        await screenshot(page, "0_example_workflow.png");
+        // the example names real model files: the frontend opens its "Missing Models" dialog over the canvas
+        check("example: dialogs closed after loading", (await closeDialogs(page)) === 0);
+      } else {
+        console.log(`# no ${args.example}: example workflow check skipped`);
+      }
+
+      // ---- 1. LoadImage -> SDE-Drag, saved and loaded back -----------------------------------------------
+      const queueable = !args["no-queue"] && await canQueue();
+      await installGraphHelpers(page);
+      const built = await page.evaluate(({ nodeType, image, ckpt, queueable, seed }) => {
+        const { app } = window;
+        const { make, input } = window.sdeEditTest;
+        app.graph.clear();
+        const load = make("LoadImage", [60, 420], { image });
+        const drag = make(nodeType, [480, 60]);
+        drag.setSize([480, Math.max(drag.size[1], 760)]);
+        load.connect(0, drag, input(drag, "image"));
+        if (queueable) {
+          const ckptNode = make("CheckpointLoaderSimple", [60, 60], { ckpt_name: ckpt });
+          // a fresh seed each run: an unchanged prompt would be served from ComfyUI's cache without onExecuted
+          const cond = make("SDEEditTest_Conditioning", [60, 200], { dim: 1024, tokens: 4, pooled_dim: 0, seed, guidance: 0 });
+          const control = cond.widgets.find((w) => w.name === "control_after_generate");
+          if (control) control.value = "fixed";
+          const encode = make("VAEEncode", [300, 560]);
+          load.connect(0, encode, input(encode, "pixels"));
+          ckptNode.connect(2, encode, input(encode, "vae"));
+          // every required input by its type (optional ones such as negative and mask stay unlinked)
+          const sources = { MODEL: [ckptNode, 0], VAE: [ckptNode, 2], CONDITIONING: [cond, 0], LATENT: [encode, 0], IMAGE: [load, 0] };
+          const required = Object.keys(drag.constructor.nodeData?.input?.required ?? {});
+          drag.inputs.forEach((slot, index) => {
+            const source = sources[slot.type];
+            if (slot.link == null && required.includes(slot.name) && source) source[0].connect(source[1], drag, index);
+          });
+          // outputs: a LATENT is decoded and previewed, an IMAGE previewed, so the prompt has an output node
+          drag.outputs?.forEach((output, slot) => {
+            if (output.type === "LATENT") {
+              const decode = make("VAEDecode", [1000, 60 + slot * 250]);
+              drag.connect(slot, decode, input(decode, "samples"));
+              ckptNode.connect(2, decode, input(decode, "vae"));
+              const preview = make("PreviewImage", [1240, 60 + slot * 250]);
+              decode.connect(0, preview, 0);
+            } else if (output.type === "IMAGE") {
+              const preview = make("PreviewImage", [1000, 60 + slot * 250]);
+              drag.connect(slot, preview, 0);
+            }
+          });
+        }
+        app.canvas.ds.offset = [0, 0];
+        app.canvas.ds.scale = 1;
+        const workflow = JSON.parse(JSON.stringify(app.graph.serialize()));
+        return { workflow, links: (drag.inputs.find((i) => i.name === "image") ?? {}).link ?? null };
+      }, { nodeType: NODE, image: args.image, ckpt: args.ckpt, queueable, seed: Math.floor(Math.random() * 2 ** 31) });
+      check("LoadImage linked to SDE-Drag's image input", built.links != null);
+      await page.evaluate((wf) => window.app.loadGraphData(wf), built.workflow);
+      await page.evaluate(() => { window.app.canvas.ds.offset = [0, 0]; window.app.canvas.ds.scale = 1; });
+      await redraw(page, 800);
+      check("editor shows the LoadImage image", await waitFor(page, (nodeType) => {
+        const node = window.sdeDragNode(nodeType);
+        return node?.sdeDragEditor?.image?.complete && node.sdeDragEditor.image.naturalWidth > 0;
+      }, NODE, 15000), JSON.stringify(await editorState(page)));
+      let state = await editorState(page);
+      await checkNodeRendering(page);
+      check("image comes from /view?...&type=input", /\/view\?filename=[^&]+&type=input&subfolder=/.test(state.imageUrl ?? ""), state.imageUrl);
+      // the node's default drag_points (an example pair) is read; points outside this small image are reported
+      const defaults = JSON.parse(state.text || '{"pairs": []}').pairs;
+      equal("editor read the default drag_points", state.pairs, defaults);
+      if (defaults.some((pair) => [pair.source, pair.target].some(([x, y]) => x >= geomImage(state).w || y >= geomImage(state).h))) {
+        check("default points outside the image are reported", /outside the \d+\u00d7\d+ image/.test(state.info ?? ""), state.info);
+      }
+      await page.locator(".sde-drag-clear").first().click();
+      await sleep(100);
+      state = await editorState(page);
+      equal("Clear leaves no pairs", [state.text, state.pairs], ['{"pairs": []}', []]);
+
+      let geom = await editorGeometry(page);
+      console.log(`# editor canvas ${geom.cw}x${geom.ch} css px at (${geom.left}, ${geom.top}), image ${geom.iw}x${geom.ih}`);
+      check("editor canvas has a usable size", geom.cw >= 200 && geom.ch >= 150, JSON.stringify(geom));
+      const { iw, ih } = geom;
+      // pixels to click, as fractions of the image (64x64 test image: well inside, distinct)
+      const at = (fx, fy) => [Math.floor(fx * iw), Math.floor(fy * ih)];
+      const want = [
+        { source: at(0.25, 0.30), target: at(0.62, 0.36) },
+        { source: at(0.50, 0.75), target: at(0.34, 0.55) },
+      ];
+
+      // ---- 2. pair 1 at zoom 1 ---------------------------------------------------------------------------
+      await clickPair(page, geom, want[0], 1);
+      equal("pair 1 in drag_points", await textPairs(page), [want[0]]);
+      await screenshot(page, "1_pair1.png");
+
+      // resize the node and zoom the graph, then pair 2
+      const before = geom;
+      await page.evaluate((nodeType) => {
+        const node = window.sdeDragNode(nodeType);
+        node.setSize([node.size[0] + 180, node.size[1] - 60]);
+        window.app.canvas.ds.scale = 1.15;
+        window.app.canvas.ds.offset = [-300, -20];
+      }, NODE);
+      await redraw(page, 800);
+      geom = await editorGeometry(page);
+      check("resize: canvas got wider", geom.cw > before.cw + 100, `${before.cw} -> ${geom.cw}`);
+      check("zoom: widget is scaled on screen", Math.abs(geom.width / geom.cw - 1.15) < 0.02, `${geom.width}/${geom.cw}`);
+      equal("resize keeps the pairs", await textPairs(page), [want[0]]);
+      await clickPair(page, geom, want[1], 2);
+      equal("two pairs in drag_points, image pixels", await textPairs(page), want);
+      state = await editorState(page);
+      check("info line counts 2 pairs", /^2 pairs/.test(state.info ?? ""), state.info);
+
+      // drawing: handle dots red, target dots blue, at the pixels' positions
+      for (const [index, pair] of want.entries()) {
+        const source = await canvasColor(page, clickFor(geom, pair.source).canvas);
+        const target = await canvasColor(page, clickFor(geom, pair.target).canvas);
+        check(`pair ${index + 1}: handle dot drawn red`, source[0] > 200 && source[1] < 120 && source[2] < 120, JSON.stringify(source));
+        check(`pair ${index + 1}: target dot drawn blue`, target[2] > 200 && target[0] < 120, JSON.stringify(target));
+      }
+      await screenshot(page, "2_two_pairs_resized_zoomed.png");
+
+      // ---- 3. pending handle, right-click delete, drag to move -------------------------------------------
+      const extra = clickFor(geom, at(0.8, 0.15));
+      await page.mouse.click(extra.x, extra.y);
+      await sleep(100);
+      state = await editorState(page);
+      equal("a pending handle is in the editor", state.pairs.length, 3);
+      equal("a pending handle is not serialized", await textPairs(page), want);
+      await page.mouse.click(extra.x, extra.y, { button: "right" });
+      await sleep(100);
+      state = await editorState(page);
+      equal("right-click deletes the pending handle", state.pairs, want);
+      const extraTarget = clickFor(geom, at(0.85, 0.40));
+      await page.mouse.click(extra.x, extra.y);
+      await page.mouse.click(extraTarget.x, extraTarget.y);
+      await sleep(100);
+      equal("third pair added", await textPairs(page), [...want, { source: extra.pixel, target: extraTarget.pixel }]);
+      // right-click the first pair's target: pair 1 goes, the others move up
+      const firstTarget = clickFor(geom, want[0].target);
+      await page.mouse.click(firstTarget.x, firstTarget.y, { button: "right" });
+      await sleep(100);
+      equal("right-click deletes pair 1", await textPairs(page), [want[1], { source: extra.pixel, target: extraTarget.pixel }]);
+      // drag the (new) pair 2's target onto another pixel
+      const moved = clickFor(geom, at(0.70, 0.62));
+      await page.mouse.move(extraTarget.x, extraTarget.y);
+      await page.mouse.down();
+      await page.mouse.move((extraTarget.x + moved.x) / 2, (extraTarget.y + moved.y) / 2, { steps: 3 });
+      await page.mouse.move(moved.x, moved.y, { steps: 3 });
+      await page.mouse.up();
+      await sleep(100);
+      equal("drag moves a target", await textPairs(page), [want[1], { source: extra.pixel, target: moved.pixel }]);
+      // undo / redo: every editor edit is a step of the workflow's history (Ctrl+Z on the graph, not in a text box)
+      await page.evaluate(() => document.activeElement?.blur?.());
+      const beforeMove = [want[1], { source: extra.pixel, target: extraTarget.pixel }];
+      const afterMove = [want[1], { source: extra.pixel, target: moved.pixel }];
+      const samePairs = (expected) => (pairs) => JSON.stringify(pairs) === JSON.stringify(expected);
+      await page.keyboard.press("Control+z");
+      equal("Ctrl+Z undoes the move", await pollUntil(() => textPairs(page), samePairs(beforeMove)), beforeMove);
+      await page.keyboard.press("Control+y");
+      equal("Ctrl+Y redoes it", await pollUntil(() => textPairs(page), samePairs(afterMove)), afterMove);
+      state = await editorState(page);
+      equal("after undo/redo the editor shows the widget's pairs", state.pairs, [want[1], { source: extra.pixel, target: moved.pixel }]);
+      // Clear, then the two wanted pairs again through the text (hand edit)
+      await page.locator(".sde-drag-clear").first().click();
+      await sleep(100);
+      equal("Clear removes all pairs", await textPairs(page), []);
+
+      // ---- 4. hand edits of the text --------------------------------------------------------------------
+      await page.evaluate(({ nodeType, mode }) => {
+        const node = window.sdeDragNode(nodeType);
+        const widget = node.widgets.find((w) => w.name === "drag_points");
+        // LiteGraph mode: the widget's own textarea; Vue nodes: the one the Vue node shows, holding the widget's text
+        const own = widget.inputEl ?? widget.element;
+        const shown = (t) => t.getBoundingClientRect().width > 0 && getComputedStyle(t).visibility !== "hidden";
+        const element = mode === "vue-nodes"
+          ? [...document.querySelectorAll("textarea")].find((t) => t !== own && t.value === widget.value && shown(t)) : own;
+        element.setAttribute("data-e2e", "drag-points-text");
+      }, { nodeType: NODE, mode: args.mode });
+      const textarea = page.locator('[data-e2e="drag-points-text"]');
+      await textarea.fill('{"pairs": [{"source": [1, 2], "target": [3, 4]}');
+      await sleep(200);
+      state = await editorState(page);
+      check("invalid JSON typed: editor shows the error", /^drag_points: not valid JSON/.test(state.error ?? "") && /not valid JSON/.test(state.info ?? ""), JSON.stringify(state));
+      const blocked = clickFor(geom, at(0.5, 0.5));
+      await page.mouse.click(blocked.x, blocked.y);
+      await sleep(100);
+      equal("invalid JSON: canvas clicks do not overwrite the text", (await editorState(page)).text, '{"pairs": [{"source": [1, 2], "target": [3, 4]}');
+      await screenshot(page, "3_invalid_text.png");
+      const typed = JSON.stringify({ pairs: want });
+      await textarea.fill(typed);
+      await sleep(200);
+      state = await editorState(page);
+      check("valid JSON typed: error gone", state.error === null, state.error);
+      equal("valid JSON typed: editor shows the typed pairs", state.pairs, want);
+
+      // ---- 5. save + reload ------------------------------------------------------------------------------
+      const prompt = await page.evaluate(async (nodeType) => {
+        const node = window.sdeDragNode(nodeType);
+        const { output } = await window.app.graphToPrompt();
+        return output[String(node.id)]?.inputs ?? null;
+      }, NODE);
+      check("graphToPrompt: drag_points is sent", prompt && JSON.parse(prompt.drag_points).pairs.length === 2, JSON.stringify(prompt));
+      check("graphToPrompt: the editor widget is not sent", prompt && !("drag_editor" in prompt), JSON.stringify(prompt && Object.keys(prompt)));
+      await saveClearAndReload(page, 800);
+      await waitFor(page, (nodeType) => !!window.sdeDragNode(nodeType)?.sdeDragEditor?.image, NODE, 10000);
+      state = await editorState(page);
+      equal("reload: drag_points keeps the pairs", JSON.parse(state.text).pairs, want);
+      equal("reload: editor re-read the pairs", state.pairs, want);
+      geom = await editorGeometry(page);
+      for (const [index, pair] of want.entries()) {
+        const source = await canvasColor(page, clickFor(geom, pair.source).canvas);
+        check(`reload: pair ${index + 1} handle drawn`, source[0] > 200 && source[1] < 120, JSON.stringify(source));
+      }
+      await screenshot(page, "4_reloaded.png");
+
+      // ---- 6. queue -------------------------------------------------------------------------------------
+      if (!queueable) {
+        console.log("# queue step skipped (no tiny checkpoint / test conditioning node, or --no-queue)");
+      } else {
+        const { entry } = await queueAndWait(page);
+        const error = entry?.status?.messages?.find((m) => m[0] === "execution_error")?.[1];
+        check("queued workflow finished with success", entry?.status?.status_str === "success",
+          entry ? JSON.stringify(error ?? entry.status).slice(0, 2000) : "no /history entry within 300 s");
+        const sentPairs = entry ? JSON.parse(Object.values(entry.prompt[2]).find((n) => n.class_type === NODE).inputs.drag_points).pairs : null;
+        equal("queued prompt carried the pairs", sentPairs, want);
+        const gotPreview = await waitFor(page, (nodeType) =>
+          !!window.sdeDragNode(nodeType)?.sdeDragEditor?.executedFile, NODE, 10000);
+        check("onExecuted: the run's preview image reached the editor", gotPreview, JSON.stringify(await editorState(page)));
+        const drawnPreviews = await page.evaluate((nodeType) =>
+          window.sdeDragNode(nodeType)?.imgs?.length ?? 0, NODE);
+        equal("the frontend draws no second preview under the node", drawnPreviews, 0);
+        if (gotPreview) {
+          await page.evaluate((nodeType) => {
+            const node = window.sdeDragNode(nodeType);
+            node.disconnectInput(node.inputs.findIndex((i) => i.name === "image"));
+          }, NODE);
+          await redraw(page, 300);
+          const fell = await waitFor(page, (nodeType) => {
+            const editor = window.sdeDragNode(nodeType)?.sdeDragEditor;
+            return editor?.imageLabel === "last run" && editor.image?.naturalWidth > 0;
+          }, NODE, 10000);
+          state = await editorState(page);
+          check("without the LoadImage link the editor shows the run's preview (type=temp)", fell && /type=temp/.test(state.imageUrl), JSON.stringify(state));
+          equal("the pairs are still there", JSON.parse(state.text).pairs, want);
+          await screenshot(page, "5_after_run_preview.png");
+        }
+        await pipelineScenario(page);
+      }
     }
 
     const ours = pageErrors.filter((e) => /sde_drag|drag_points|sdeDrag/i.test(e));
@@ -618,7 +659,7 @@ async function brushStroke(page, geom, from, to) {
 
 async function maskState(page) {
   return page.evaluate((nodeType) => {
-    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+    const node = window.sdeDragNode(nodeType);
     const editor = node.sdeDragEditor;
     return {
       text: node.widgets.find((w) => w.name === "editor_mask")?.value ?? null,
@@ -633,7 +674,7 @@ async function maskState(page) {
 /** RGB of the shown source image (`source`) or of the last result (`result`) at image pixel p. */
 async function imagePixel(page, which, p) {
   return page.evaluate(({ nodeType, which, p }) => {
-    const editor = window.app.graph.nodes.find((n) => n.comfyClass === nodeType).sdeDragEditor;
+    const editor = window.sdeDragNode(nodeType).sdeDragEditor;
     const image = which === "result" ? editor.result.image : editor.image;
     const canvas = document.createElement("canvas");
     canvas.width = image.naturalWidth;
@@ -692,14 +733,19 @@ async function pipelineScenario(page) {
     app.canvas.ds.scale = 1;
     return { drag: String(drag.id), load: load.id, saveSource: String(saveSource.id), saveResult: String(saveResult.id) };
   }, { nodeType: NODE, image: args.image, ckpt: args.ckpt, seed: Math.floor(Math.random() * 2 ** 31) });
+  if (args.mode === "subgraph") {
+    const inside = await openDragSubgraph(page);
+    check("subgraph: the SDE-Drag node is inside a subgraph, opened on the canvas", inside.opened, JSON.stringify(inside));
+    ids.drag = inside.executionId; // the prompt names the node by the subgraph node's id and its own
+  }
   await redraw(page, 600);
   const widgetValue = (name) => page.evaluate(({ nodeType, name }) =>
-    window.app.graph.nodes.find((n) => n.comfyClass === nodeType).widgets.find((w) => w.name === name).value, { nodeType: NODE, name });
+    window.sdeDragNode(nodeType).widgets.find((w) => w.name === name).value, { nodeType: NODE, name });
 
   // ---- the preset rule, and the editor_mask widget hidden ------------------------------------------
   equal("a new node shows its preset's step count in steps", [await widgetValue("preset"), await widgetValue("steps")], ["fast (30 steps)", 30]);
   const presetRule = await page.evaluate((nodeType) => {
-    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+    const node = window.sdeDragNode(nodeType);
     const widget = (name) => node.widgets.find((w) => w.name === name);
     const seen = [];
     const set = (name, value) => { widget(name).value = value; widget(name).callback?.(value); seen.push([widget("preset").value, widget("steps").value]); };
@@ -722,7 +768,7 @@ async function pipelineScenario(page) {
     /^drag_points: no pairs yet; the node's point editor now shows the image/.test(refusal?.exception_message ?? ""),
     JSON.stringify(refusal ?? empty.entry?.status).slice(0, 1500));
   const filled = await waitFor(page, (nodeType) => {
-    const editor = window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor;
+    const editor = window.sdeDragNode(nodeType)?.sdeDragEditor;
     return editor?.image?.naturalWidth === 64 && /type=temp/.test(editor.imageUrl ?? "");
   }, NODE, 15000);
   check("queue without pairs: the editor shows the node's image (published before the refusal)", filled, JSON.stringify(await editorState(page)));
@@ -788,14 +834,14 @@ async function pipelineScenario(page) {
   const sent = first.entry ? first.entry.prompt[2][ids.drag].inputs : {};
   equal("the prompt carried the painted mask", sent.editor_mask === afterErase, true);
   const shown = await waitFor(page, (nodeType) =>
-    !!window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor?.result?.image, NODE, 15000);
+    !!window.sdeDragNode(nodeType)?.sdeDragEditor?.result?.image, NODE, 15000);
   check("the result of the run reached the editor (from the PreviewImage downstream)", shown);
   if (shown) {
     await page.locator(".sde-drag-result").first().click();
     await redraw(page, 400);
     // the pixel where the edit changed the image most, and one far from it
     const changed = await page.evaluate((nodeType) => {
-      const editor = window.app.graph.nodes.find((n) => n.comfyClass === nodeType).sdeDragEditor;
+      const editor = window.sdeDragNode(nodeType).sdeDragEditor;
       const read = (image) => {
         const canvas = document.createElement("canvas");
         canvas.width = image.naturalWidth;
@@ -822,20 +868,25 @@ async function pipelineScenario(page) {
 
   // ---- save, reload, run again without the cache -----------------------------------------------------------
   await page.evaluate((nodeType) => { // steps tampered with: loading applies the preset rule again
-    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+    const node = window.sdeDragNode(nodeType);
     node.widgets.find((w) => w.name === "preset").value = "fast (30 steps)";
     node.widgets.find((w) => w.name === "steps").value = 60;
   }, NODE);
   const savedFast = await page.evaluate(() => JSON.stringify(window.app.graph.serialize()));
   await page.evaluate((text) => window.app.loadGraphData(JSON.parse(text)), savedFast);
+  if (args.mode === "subgraph") await openDragSubgraph(page);
   await redraw(page, 400);
   equal("loading a workflow shows its preset's step count", [await widgetValue("preset"), await widgetValue("steps")], ["fast (30 steps)", 30]);
   await page.evaluate((nodeType) => {
-    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+    const node = window.sdeDragNode(nodeType);
     node.widgets.find((w) => w.name === "preset").value = "custom";
     node.widgets.find((w) => w.name === "steps").value = 4;
   }, NODE);
   await saveClearAndReload(page, 600);
+  if (args.mode === "subgraph") {
+    check("subgraph: the reloaded workflow keeps the SDE-Drag node in its subgraph", (await openDragSubgraph(page)).opened);
+    await redraw(page, 600);
+  }
   mask = await maskState(page);
   equal("reload: editor_mask keeps the painted mask", mask.text === afterErase, true);
   check("reload: the editor decoded it (the erased hole included)", mask.bits && maskMismatches(mask.bits, both).length === 0);
@@ -849,27 +900,52 @@ async function pipelineScenario(page) {
   check("reloaded workflow: SDE-Drag ran again (not from the cache)", !cached.map(String).includes(ids.drag), JSON.stringify(cached));
   equal("reloaded workflow: the same prompt inputs for SDE-Drag", second.entry?.prompt[2][ids.drag].inputs, sent);
 
-  // ---- a connected mask is shown, read-only ------------------------------------------------------------------
+  if (args.mode !== "subgraph") await connectedMaskScenario(page, ids, afterErase);
+  const report = { drag: ids.drag, saveSource: ids.saveSource, saveResult: ids.saveResult, runs: [first.id, second.id] };
+  fs.writeFileSync(path.join(args.out, "report.json"), JSON.stringify(report, null, 1));
+  console.log(`# report ${JSON.stringify(report)}`);
+}
+
+/** A connected LoadImage MASK is shown, read-only: the brush does not paint. */
+async function connectedMaskScenario(page, ids, afterErase) {
   await page.evaluate(({ nodeType, load }) => {
-    const node = window.app.graph.nodes.find((n) => n.comfyClass === nodeType);
+    const node = window.sdeDragNode(nodeType);
     window.app.graph.getNodeById(load).connect(1, node, node.inputs.findIndex((i) => i.name === "mask"));
   }, { nodeType: NODE, load: ids.load });
   const linked = await waitFor(page, (nodeType) =>
-    !!window.app.graph.nodes.find((n) => n.comfyClass === nodeType)?.sdeDragEditor?.linkedMask?.mask, NODE, 15000);
-  mask = await maskState(page);
+    !!window.sdeDragNode(nodeType)?.sdeDragEditor?.linkedMask?.mask, NODE, 15000);
+  const mask = await maskState(page);
   const leftHalf = Array.from({ length: 64 * 64 }, (_, i) => (i % 64 < 32 ? 1 : 0)); // the test image's alpha 0 half
   check("connected LoadImage MASK: the editor shows it (1 - alpha, /view channel=a)", linked && JSON.stringify(mask.linked) === JSON.stringify(leftHalf),
     mask.linked ? `${mask.linked.filter((v, i) => v !== leftHalf[i]).length} pixels differ` : "no linked mask");
   await page.locator(".sde-drag-tool-brush").first().click();
-  geom = await editorGeometry(page);
+  const geom = await editorGeometry(page);
   await brushStroke(page, geom, [5.5, 5.5], [20.5, 5.5]);
   equal("connected mask: the brush does not paint (read-only)", (await maskState(page)).text === afterErase, true);
   check("connected mask: the status says so", /mask input/.test((await maskState(page)).info), (await maskState(page)).info);
   await screenshot(page, "9_connected_mask.png");
+}
 
-  const report = { drag: ids.drag, saveSource: ids.saveSource, saveResult: ids.saveResult, runs: [first.id, second.id] };
-  fs.writeFileSync(path.join(args.out, "report.json"), JSON.stringify(report, null, 1));
-  console.log(`# report ${JSON.stringify(report)}`);
+/**
+ * Subgraph mode: the root graph's SDE-Drag node goes into a subgraph of its own (convertToSubgraph, as "Convert to
+ * Subgraph" does; links to it cross the subgraph's boundary), and the canvas opens that subgraph at zoom 1. Returns
+ * { opened, executionId } (the id the prompt and the websocket use for the inner node: "<subgraph node>:<node>").
+ */
+async function openDragSubgraph(page) {
+  return page.evaluate((nodeType) => {
+    const { app } = window;
+    const root = app.graph.rootGraph ?? app.graph;
+    const isDrag = (n) => n.comfyClass === nodeType || n.type === nodeType;
+    let holder = root.nodes.find((n) => n.subgraph?.nodes.some(isDrag));
+    if (!holder) holder = root.convertToSubgraph(new Set([root.nodes.find(isDrag)])).node;
+    if (app.canvas.graph !== holder.subgraph) app.canvas.openSubgraph(holder.subgraph, holder);
+    app.canvas.ds.offset = [0, 0];
+    app.canvas.ds.scale = 1;
+    const inner = holder.subgraph.nodes.find(isDrag);
+    inner.setSize([480, Math.max(inner.size[1], 820)]);
+    app.canvas.setDirty(true, true);
+    return { opened: app.canvas.graph === holder.subgraph && !!inner.sdeDragEditor, executionId: `${holder.id}:${inner.id}` };
+  }, NODE);
 }
 
 /** The test server's tiny SD2 checkpoint and conditioning node exist, so the graph can run. */

@@ -5,7 +5,8 @@
 //
 // Subgraphs (frontend 1.24 on): a link from a subgraph's input slot starts at the node id SUBGRAPH_INPUT_ID; the
 // walk goes on in the parent graph from the input of the node that holds the subgraph. A link into a subgraph's
-// output slot ends at SUBGRAPH_OUTPUT_ID; the walk goes on from that node's output. A subgraph used by several
+// output slot ends at SUBGRAPH_OUTPUT_ID (numbers, or strings as
+// frontend 1.4x keeps ids); the walk goes on from that node's output. A subgraph used by several
 // nodes is read through the first of them.
 
 export const SUBGRAPH_INPUT_ID = -10;
@@ -15,6 +16,11 @@ const MAX_HOPS = 32; // links followed upstream at most (through reroutes, bypas
 
 /** Core nodes whose `image` widget names a file that /view serves, and the folder type it defaults to. */
 export const IMAGE_LOADERS = { LoadImage: "input", LoadImageMask: "input", LoadImageOutput: "output" };
+
+/** Whether two node ids are the same id (frontend 1.4x keeps them as strings, older ones as numbers). */
+function sameId(a, b) {
+  return a != null && String(a) === String(b);
+}
 
 /** A node's class name as the frontend keeps it. */
 export function nodeKind(node) {
@@ -52,7 +58,7 @@ export function upstreamSource(node, slot, type, hops = MAX_HOPS) {
   if (!node || slot < 0 || hops <= 0) return null;
   const link = linkById(node.graph, node.inputs?.[slot]?.link);
   if (!link) return null;
-  if (link.origin_id === SUBGRAPH_INPUT_ID) return upstreamSource(subgraphHolder(node.graph), link.origin_slot, type, hops - 1);
+  if (sameId(link.origin_id, SUBGRAPH_INPUT_ID)) return upstreamSource(subgraphHolder(node.graph), link.origin_slot, type, hops - 1);
   return outputSource(node.graph.getNodeById(link.origin_id), link.origin_slot, type, hops - 1);
 }
 
@@ -66,7 +72,7 @@ function outputSource(node, slot, type, hops) {
   if (!inner) return { node, kind, slot };
   const link = linkById(inner, inner.outputs?.[slot]?.linkIds?.[0]);
   if (!link) return null;
-  if (link.origin_id === SUBGRAPH_INPUT_ID) return upstreamSource(node, link.origin_slot, type, hops - 1);
+  if (sameId(link.origin_id, SUBGRAPH_INPUT_ID)) return upstreamSource(node, link.origin_slot, type, hops - 1);
   return outputSource(inner.getNodeById(link.origin_id), link.origin_slot, type, hops - 1);
 }
 
@@ -86,7 +92,7 @@ function linkTargets(graph, linkIds) {
   for (const id of linkIds ?? []) {
     const link = linkById(graph, id);
     if (!link) continue;
-    if (link.target_id === SUBGRAPH_OUTPUT_ID) {
+    if (sameId(link.target_id, SUBGRAPH_OUTPUT_ID)) {
       const holder = subgraphHolder(graph);
       if (holder) targets.push(...linkTargets(holder.graph, holder.outputs?.[link.target_slot]?.links));
       continue;

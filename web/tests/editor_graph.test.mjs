@@ -6,15 +6,16 @@ import { describe, test } from "node:test";
 import * as walk from "../js/editor_graph.js";
 
 /** A fake graph: nodes by numeric id, links in a Map; `subgraphOf(holder)` makes `holder`'s inner graph. */
-function fakeGraph(root = null) {
+function fakeGraph(root = null, idsAsStrings = false) {
   const nodes = new Map();
   const links = new Map();
   const graph = {
     nodes: [], links, inputs: [], outputs: [], subgraphs: new Map(),
-    getNodeById: (id) => nodes.get(id) ?? null,
+    getNodeById: (id) => nodes.get(Number(id)) ?? null,
     getLink: (id) => links.get(id),
   };
   graph.rootGraph = root ?? graph;
+  graph.idsAsStrings = idsAsStrings;
   /** Adds a node of `type` with inputs [[name, type], ...] and `outputs` output slots. */
   graph.add = (id, type, inputs = [], outputs = 1, extra = {}) => {
     const node = { id, type, graph, mode: 0, ...extra,
@@ -27,8 +28,9 @@ function fakeGraph(root = null) {
   /** Links output `fromSlot` of `from` (a node, or "in" for the subgraph's input slot) to `to`'s input. */
   graph.link = (from, fromSlot, to, toSlot) => {
     const id = graph.rootGraph.nextLinkId = (graph.rootGraph.nextLinkId ?? 0) + 1;
-    const origin = from === "in" ? walk.SUBGRAPH_INPUT_ID : from.id;
-    const target = to === "out" ? walk.SUBGRAPH_OUTPUT_ID : to.id;
+    const id_ = (value) => (graph.rootGraph.idsAsStrings ? String(value) : value); // as frontend 1.4x keeps them
+    const origin = id_(from === "in" ? walk.SUBGRAPH_INPUT_ID : from.id);
+    const target = id_(to === "out" ? walk.SUBGRAPH_OUTPUT_ID : to.id);
     links.set(id, { id, origin_id: origin, origin_slot: fromSlot, target_id: target, target_slot: toSlot });
     if (from === "in") (graph.inputs[fromSlot] ??= { linkIds: [] }).linkIds.push(id);
     else from.outputs[fromSlot].links.push(id);
@@ -64,8 +66,8 @@ describe("upstream", () => {
     assert.deepEqual(walk.inputSource(drag, "image", "IMAGE"), { node: scale, kind: "ImageScale", slot: 0 });
   });
 
-  test("from inside a subgraph out to the loader that feeds its holder", () => {
-    const root = fakeGraph();
+  for (const strings of [false, true]) test(`from inside a subgraph out to the loader that feeds its holder (ids as ${strings ? "strings" : "numbers"})`, () => {
+    const root = fakeGraph(null, strings);
     const load = root.add(1, "LoadImage");
     const holder = root.add(2, "subgraph-uuid", [["model", "MODEL"], ["picture", "IMAGE"]]);
     root.link(load, 0, holder, 1);
@@ -124,8 +126,8 @@ describe("downstream", () => {
     assert.deepEqual(names(walk.downstreamNodes(far, 8)), []);
   });
 
-  test("out of the subgraph the node is in, and into a subgraph downstream", () => {
-    const root = fakeGraph();
+  for (const strings of [false, true]) test(`out of the subgraph the node is in, and into a subgraph downstream (ids as ${strings ? "strings" : "numbers"})`, () => {
+    const root = fakeGraph(null, strings);
     const holder = root.add(1, "holder", [], 1);
     const decode = root.add(2, "decode", [["samples", "LATENT"]]);
     const other = root.add(3, "other-holder", [["samples", "LATENT"]]);
