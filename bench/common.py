@@ -276,6 +276,19 @@ class Progress:
 
 
 # --------------------------------------------------------------------------------------------- drawing
+def draw_drag_arrow(draw, source, target, scale: int) -> None:
+    """A white arrow from pixel ``source`` to pixel ``target`` (x, y) of an image drawn ``scale`` times enlarged,
+    with a ring at the source."""
+    p, q = [((x + 0.5) * scale, (y + 0.5) * scale) for x, y in (source, target)]
+    draw.line([p, q], fill=(255, 255, 255), width=2)
+    dx, dy = q[0] - p[0], q[1] - p[1]
+    length = max((dx * dx + dy * dy) ** 0.5, 1e-6)
+    ux, uy = dx / length, dy / length
+    head = [q, (q[0] - 10 * ux + 5 * uy, q[1] - 10 * uy - 5 * ux), (q[0] - 10 * ux - 5 * uy, q[1] - 10 * uy + 5 * ux)]
+    draw.polygon(head, fill=(255, 255, 255))
+    draw.ellipse([p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3], outline=(255, 255, 255))
+
+
 def to_pil(image: torch.Tensor, scale: int = 4):
     """An image [3, H, W] in [-1, 1] as an RGB PIL image upscaled ``scale`` x (nearest)."""
     from PIL import Image

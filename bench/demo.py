@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from .common import Progress, contact_sheet, markdown_table, to_pil, torch_threads
+from .common import Progress, contact_sheet, draw_drag_arrow, markdown_table, to_pil, torch_threads
 from .learned_bench import (CASE_SEED, CFGS, DRAG, DRAG_LENGTHS, DRAG_TASKS, EDIT, INPAINT, RF, SUCCESS, TASKS, Case,
                             Task, drag_pairs, inpaint_mask)
 from .learned_world import background_rms, render
@@ -183,16 +183,7 @@ def source_tile(result: RowResult):
         tile = Image.blend(tile, overlay, 0.75)
         ImageDraw.Draw(tile).rectangle(box, outline=(255, 255, 255))
     elif result.row.task in DRAG_TASKS:
-        draw = ImageDraw.Draw(tile)
-        (px, py), (qx, qy) = drag_pairs(result.case)[0]
-        p, q = ((px + 0.5) * SCALE, (py + 0.5) * SCALE), ((qx + 0.5) * SCALE, (qy + 0.5) * SCALE)
-        draw.line([p, q], fill=(255, 255, 255), width=2)
-        dx, dy = q[0] - p[0], q[1] - p[1]
-        length = max((dx * dx + dy * dy) ** 0.5, 1e-6)
-        ux, uy = dx / length, dy / length
-        head = [q, (q[0] - 10 * ux + 5 * uy, q[1] - 10 * uy - 5 * ux), (q[0] - 10 * ux - 5 * uy, q[1] - 10 * uy + 5 * ux)]
-        draw.polygon(head, fill=(255, 255, 255))
-        draw.ellipse([p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3], outline=(255, 255, 255))
+        draw_drag_arrow(ImageDraw.Draw(tile), *drag_pairs(result.case)[0], SCALE)
     return tile
 
 

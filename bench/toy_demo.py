@@ -25,7 +25,7 @@ import torch
 from sde_edit.testing.calls import CallCounter
 
 from . import common
-from .common import (DRAG, INPAINT, PARAM_LABELS, RECOLOUR, RF, Case, Models, Progress, Scene,
+from .common import (DRAG, INPAINT, PARAM_LABELS, RECOLOUR, RF, Case, Models, Progress, Scene, draw_drag_arrow,
                      ShapeWorld, cell_point, contact_sheet, half_mask, markdown_table, score, to_pil,
                      torch_threads)
 
@@ -114,15 +114,7 @@ def source_tile(world: ShapeWorld, case: Case):
         draw = ImageDraw.Draw(tile)
         draw.rectangle(box, outline=(255, 255, 255))
     elif case.target.row != case.source.row or case.target.col != case.source.col:
-        (px, py), (qx, qy) = (cell_point(world, s) for s in (case.source, case.target))
-        p, q = ((px + 0.5) * SCALE, (py + 0.5) * SCALE), ((qx + 0.5) * SCALE, (qy + 0.5) * SCALE)
-        draw.line([p, q], fill=(255, 255, 255), width=2)
-        dx, dy = q[0] - p[0], q[1] - p[1]
-        length = max((dx * dx + dy * dy) ** 0.5, 1e-6)
-        ux, uy = dx / length, dy / length
-        head = [q, (q[0] - 10 * ux + 5 * uy, q[1] - 10 * uy - 5 * ux), (q[0] - 10 * ux - 5 * uy, q[1] - 10 * uy + 5 * ux)]
-        draw.polygon(head, fill=(255, 255, 255))
-        draw.ellipse([p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3], outline=(255, 255, 255))
+        draw_drag_arrow(draw, cell_point(world, case.source), cell_point(world, case.target), SCALE)
     return tile
 
 

@@ -260,6 +260,23 @@ class ComfyServer:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
 
+def missing_browser_tools(chromium: str) -> str | None:
+    """Why a browser test cannot run here (None: it can): Node.js >= 20, Chromium at ``chromium`` and
+    ``node_modules/playwright-core`` at the repository root."""
+    node = shutil.which("node")
+    if node is None:
+        return "node (Node.js >= 20) is not on PATH"
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+    major = version.lstrip("v").split(".")[0]
+    if not major.isdigit() or int(major) < 20:
+        return f"Node.js >= 20 needed for playwright-core, found {version or 'unknown'}"
+    if not Path(chromium).exists():
+        return f"no Chromium at {chromium} (apt-get install chromium, or set SDE_EDIT_CHROMIUM)"
+    if not (Path(__file__).resolve().parents[1] / "node_modules" / "playwright-core" / "package.json").exists():
+        return "node_modules/playwright-core is missing (run `npm install` at the repo root)"
+    return None
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -41,27 +40,9 @@ NODE_CLASS = "SDEEdit_SDEDrag"
 NEW_MODES_FROM = (1, 41)
 
 
-def _missing_tool() -> str | None:
-    node = shutil.which("node")
-    if node is None:
-        return "node (Node.js >= 20) is not on PATH"
-    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
-    try:
-        major = int(version.lstrip("v").split(".")[0])
-    except ValueError:
-        major = 0
-    if major < 20:
-        return f"Node.js >= 20 needed for playwright-core, found {version or 'unknown'}"
-    if not Path(CHROMIUM).exists():
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set SDE_EDIT_CHROMIUM)"
-    if not (ROOT / "node_modules" / "playwright-core" / "package.json").exists():
-        return "node_modules/playwright-core is missing (run `npm install` at the repo root)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def browser_server(request):
-    reason = _missing_tool()
+    reason = comfy_server.missing_browser_tools(CHROMIUM)
     if reason:
         pytest.skip(reason)
     server = comfy_server.shared_server(request.config)

@@ -16,7 +16,6 @@ Skipped with the reason when one is missing. The screenshot goes to pytest's tmp
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -32,24 +31,8 @@ CHROMIUM = os.environ.get("SDE_EDIT_CHROMIUM", "/usr/bin/chromium")
 NODE_CLASS = "SDEEdit_CycleSDEEdit"
 
 
-def missing_tool() -> str | None:
-    """Why the browser check cannot run here (None: it can)."""
-    node = shutil.which("node")
-    if node is None:
-        return "node (Node.js >= 20) is not on PATH"
-    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
-    major = int(version.lstrip("v").split(".")[0]) if version.lstrip("v").split(".")[0].isdigit() else 0
-    if major < 20:
-        return f"Node.js >= 20 needed for playwright-core, found {version or 'unknown'}"
-    if not Path(CHROMIUM).exists():
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set SDE_EDIT_CHROMIUM)"
-    if not (ROOT / "node_modules" / "playwright-core" / "package.json").exists():
-        return "node_modules/playwright-core is missing (run `npm install` at the repo root)"
-    return None
-
-
 def test_help_page_in_the_documentation_panel(request, tmp_path):
-    reason = missing_tool()
+    reason = comfy_server.missing_browser_tools(CHROMIUM)
     if reason:
         pytest.skip(reason)
     server = comfy_server.shared_server(request.config)

@@ -40,6 +40,8 @@ import { parseArgs } from "node:util";
 
 import { chromium } from "playwright-core";
 
+import { closeDialogs, sleep } from "./page_tools.mjs";
+
 const { values: args } = parseArgs({
   options: {
     url: { type: "string", default: process.env.COMFY_URL ?? "http://127.0.0.1:8188" },
@@ -87,7 +89,6 @@ function equal(name, actual, expected) {
   return check(name, a === e, `expected ${e}\n got      ${a}`);
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function http(pathname, init) {
   const response = await fetch(args.url + pathname, init);
@@ -199,20 +200,6 @@ async function clickPair(page, geom, pair, number) {
 async function redraw(page, ms = 400) {
   await page.evaluate(() => window.app.canvas.setDirty(true, true));
   await sleep(ms);
-}
-
-async function closeDialogs(page) {
-  for (let i = 0; i < 5; i++) {
-    const open = await page.evaluate(() => [...document.querySelectorAll(".p-dialog, [role=dialog]")]
-      .filter((d) => d.offsetParent !== null).length);
-    if (!open) return 0;
-    await page.keyboard.press("Escape");
-    await sleep(300);
-    const close = page.locator(".p-dialog-close-button, [role=dialog] button[aria-label=Close]").first();
-    if (await close.count()) await close.click({ timeout: 1000 }).catch(() => {});
-    await sleep(300);
-  }
-  return page.evaluate(() => [...document.querySelectorAll(".p-dialog, [role=dialog]")].filter((d) => d.offsetParent !== null).length);
 }
 
 async function waitFor(page, predicate, arg, timeout = 10000) {

@@ -20,6 +20,8 @@ import { parseArgs } from "node:util";
 
 import { chromium } from "playwright-core";
 
+import { closeDialogs, sleep } from "./page_tools.mjs";
+
 const { values: args } = parseArgs({
   options: {
     url: { type: "string", default: process.env.COMFY_URL ?? "http://127.0.0.1:8188" },
@@ -36,7 +38,6 @@ function check(name, condition, detail = "") {
   return !!condition;
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const squash = (text) => text.replace(/\s+/g, " ").trim();
 
 /** What the page file says, read independently of the frontend: first paragraph, headings, inputs table. */
@@ -51,17 +52,6 @@ function readPage(file) {
   const rows = inputsTable.split("\n").filter((line) => line.startsWith("|")).slice(2).map((line) => line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim()));
   const inputs = rows.map((cells) => [cells[0].replace(/`/g, ""), cells[2].replace(/`/g, "")]);
   return { plain, headings, inputs };
-}
-
-async function closeDialogs(page) {
-  for (let i = 0; i < 5; i++) {
-    const open = await page.evaluate(() => [...document.querySelectorAll(".p-dialog, [role=dialog]")]
-      .filter((d) => d.offsetParent !== null).length);
-    if (!open) return 0;
-    await page.keyboard.press("Escape");
-    await sleep(300);
-  }
-  return page.evaluate(() => [...document.querySelectorAll(".p-dialog, [role=dialog]")].filter((d) => d.offsetParent !== null).length);
 }
 
 async function main() {
