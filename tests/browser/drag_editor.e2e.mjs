@@ -89,7 +89,6 @@ function equal(name, actual, expected) {
   return check(name, a === e, `expected ${e}\n got      ${a}`);
 }
 
-
 async function http(pathname, init) {
   const response = await fetch(args.url + pathname, init);
   if (!response.ok) throw new Error(`${pathname}: HTTP ${response.status}`);
