@@ -225,6 +225,17 @@ async function pollUntil(read, done, timeoutMs = 8000) {
   return value;
 }
 
+/** Waits until the workflow's change tracker holds `text` (a widget value) in the state it takes as current: its
+ * undo or redo has finished. The graph shows an undone state before the frontend's restore ends; a key event in
+ * between (the keyup of the next Ctrl+Y) can make the frontend record the half-restored graph as a new step, which
+ * empties the redo queue (seen under load on 1.35.9 and 1.27.10). A user's next key press comes much later. */
+async function historySettled(page, text) {
+  return waitFor(page, (needle) => {
+    const tracker = window.app.extensionManager?.workflow?.activeWorkflow?.changeTracker;
+    return JSON.stringify(tracker?.activeState ?? null).includes(needle);
+  }, JSON.stringify(text), 15000);
+}
+
 /** Serialize the graph, clear the canvas, load the saved text back at the unpanned view and redraw. */
 async function saveClearAndReload(page, settleMs) {
   const saved = await page.evaluate(() => JSON.stringify(window.app.graph.serialize()));
@@ -472,10 +483,14 @@ async function main() {
       const samePairs = (expected) => (pairs) => JSON.stringify(pairs) === JSON.stringify(expected);
       await page.keyboard.press("Control+z");
       equal("Ctrl+Z undoes the move", await pollUntil(() => textPairs(page), samePairs(beforeMove)), beforeMove);
+      check("the undo is finished in the workflow's history", await historySettled(page, (await editorState(page)).text));
       await page.keyboard.press("Control+y");
       equal("Ctrl+Y redoes it", await pollUntil(() => textPairs(page), samePairs(afterMove)), afterMove);
       state = await editorState(page);
       equal("after undo/redo the editor shows the widget's pairs", state.pairs, [want[1], { source: extra.pixel, target: moved.pixel }]);
+      // undo and redo rebuild the node: the page must show the rebuilt node's editor (a Vue node kept the old one)
+      check("after undo/redo the page shows the node's own editor", await page.evaluate((nodeType) =>
+        !!window.sdeDragNode(nodeType)?.sdeDragEditor?.element.isConnected, NODE));
       // Clear, then the two wanted pairs again through the text (hand edit)
       await page.locator(".sde-drag-clear").first().click();
       await sleep(100);
@@ -486,7 +501,7 @@ async function main() {
         const node = window.sdeDragNode(nodeType);
         const widget = node.widgets.find((w) => w.name === "drag_points");
         // LiteGraph mode: the widget's own textarea; Vue nodes: the one the Vue node shows, holding the widget's text
-        const own = widget.inputEl ?? widget.element;
+        const own = widget.element ?? widget.inputEl;
         const shown = (t) => t.getBoundingClientRect().width > 0 && getComputedStyle(t).visibility !== "hidden";
         const element = mode === "vue-nodes"
           ? [...document.querySelectorAll("textarea")].find((t) => t !== own && t.value === widget.value && shown(t)) : own;
@@ -808,6 +823,7 @@ async function pipelineScenario(page) {
   await page.keyboard.press("Control+z");
   equal("Ctrl+Z undoes the erase stroke (one history step per stroke)",
     await pollUntil(maskText, (text) => text === afterPaint) === afterPaint, true);
+  check("the undo of the stroke is finished in the workflow's history", await historySettled(page, afterPaint));
   await page.keyboard.press("Control+y");
   equal("Ctrl+Y redoes it", await pollUntil(maskText, (text) => text === afterErase) === afterErase, true);
   await screenshot(page, "7_mask_painted.png");

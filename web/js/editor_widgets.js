@@ -1,6 +1,6 @@
 // The SDE-Drag editor and the node's own widgets: reading and writing drag_points and editor_mask, hearing their
 // edits, the hidden editor_mask widget, and the preset -> steps rule in the widgets. Only public widget fields
-// (name, value, callback, options, hidden, element / inputEl) and the change tracker's public methods are used.
+// (name, value, callback, options, hidden, element or, on old frontends, inputEl) and the change tracker's public methods are used.
 // No ComfyUI imports, no side effects on import.
 import { NODE_NAMES } from "./drag_wire.js";
 import { presetAfterStepsEdit, stepsForPreset } from "./step_presets.js";
@@ -40,7 +40,7 @@ export function onWidgetEdit(node, name, onEdit) {
   const widget = widgetOf(node, name);
   if (!widget) return;
   chain(widget, "callback", onEdit);
-  (widget.inputEl ?? widget.element)?.addEventListener?.("input", onEdit);
+  (widget.element ?? widget.inputEl)?.addEventListener?.("input", onEdit); // inputEl: frontends before element
 }
 
 /**

@@ -21,6 +21,8 @@ const TEXT_MAX_HEIGHT = 110; // the drag_points textarea: a few lines, the rest 
 /** The editors on the page (messages about other nodes, graph changes). */
 const editors = new Set();
 const runFiles = new RunFiles();
+/** Node key -> the element of a removed node's editor that a Vue node still shows (see showInVueNode). */
+const leftInVueNodes = new Map();
 
 const comfy = {
   graphCanvas: () => app.canvas ?? null,
@@ -68,14 +70,34 @@ function addEditor(node) {
 function removeEditor(editor) {
   editor.dispose();
   editors.delete(editor);
-  runFiles.forgetLater(editor.key, (key) => [...editors].some((other) => other.key === key));
+  const key = editor.key;
+  runFiles.forgetLater(key, (other) => [...editors].some((shown) => shown.key === other));
+  if (editor.element.closest("[data-node-id]")) {
+    leftInVueNodes.set(key, editor.element);
+    setTimeout(() => leftInVueNodes.get(key) === editor.element && leftInVueNodes.delete(key), 0);
+  }
+}
+
+/**
+ * Undo, redo and a reload rebuild every node, with the same ids, in one call. A Vue node ("Nodes 2.0", frontend
+ * 1.4x) whose id comes back keeps its component, and that component put the DOM widget's element into the node only
+ * when it mounted: it would go on showing the removed node's editor, whose edits reach the new node's widgets through
+ * the widget store (found on 1.49.6). The rebuilt node's editor takes that element's place.
+ */
+function showInVueNode(editor) {
+  const shown = leftInVueNodes.get(editor.key);
+  leftInVueNodes.delete(editor.key);
+  if (shown?.isConnected && !editor.element.isConnected) shown.replaceWith(editor.element);
 }
 
 /** The configured node's editor reads its widgets and sources again (a loaded workflow, undo, redo, paste). */
 function reload(node) {
+  const editor = node.sdeDragEditor;
   node.sdeShowPresetSteps?.();
-  node.sdeDragEditor?.syncFromWidgets(true);
-  node.sdeDragEditor?.refreshSources();
+  if (!editor) return;
+  showInVueNode(editor);
+  editor.syncFromWidgets(true);
+  editor.refreshSources();
 }
 
 app.registerExtension({
