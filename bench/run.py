@@ -2,10 +2,13 @@
 
     python -m bench.run [--cases 100] [--tasks cycle,drag,sync,rf,inpaint] [--params eps,flow] [--out DIR]
     python -m bench.run --model learned [--cases 100] [--tasks ...] [--params eps,flow] [--jobs 2]
+    python -m bench.run --model learned-edit [--cases 100] [--tasks recolour,reshape,repeated] [--jobs 2]
 
 ``--model exact`` (the default) runs the exact empirical denoisers of the 108-scene world below; ``--model
 learned`` the two trained denoisers of ``bench.learned_models`` on held-out scenes of ``bench.learned_world``
-(tasks, settings and scores in ``bench.learned_bench``), writing DIR/bench_learned.md and .json.
+(tasks, settings and scores in ``bench.learned_bench``), writing DIR/bench_learned.md and .json; ``--model
+learned-edit`` the trained instruction-edit model (``bench.learned_edit_bench``: plain sampling, Cycle-SDE and
+sync-SDE, with and without a mask, and repeated edits), writing DIR/bench_learned_edit.md and .json.
 
 Tasks (settings in ``bench.common``; ground truth and scores in its docstring):
 
@@ -178,23 +181,27 @@ def table_rows(rows: list[dict]) -> list[list[str]]:
 
 
 def parse_args(argv=None):
-    from . import learned_bench
+    from . import learned_bench, learned_edit_bench
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", choices=["exact", "learned"], default="exact",
-                        help="exact: the shape world's exact denoisers; learned: the trained denoisers")
+    parser.add_argument("--model", choices=["exact", "learned", "learned-edit"], default="exact",
+                        help="exact: the shape world's exact denoisers; learned: the trained denoisers; "
+                             "learned-edit: the trained instruction-edit model")
     parser.add_argument("--cases", type=int, default=100, help="cases per task (default 100)")
     parser.add_argument("--tasks", default=None,
-                        help=f"comma-separated subset of {','.join(TASKS)} (exact) or "
-                             f"{','.join(learned_bench.TASKS)} (learned)")
-    parser.add_argument("--params", default="eps,flow", help="comma-separated subset of eps,flow")
+                        help=f"comma-separated subset of {','.join(TASKS)} (exact), "
+                             f"{','.join(learned_bench.TASKS)} (learned) or {','.join(learned_edit_bench.TASKS)} "
+                             "(learned-edit)")
+    parser.add_argument("--params", default="eps,flow",
+                        help="comma-separated subset of eps,flow (exact, learned; learned-edit has one model)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default bench/out/)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default 1: fastest for these tiny ops; 0 = torch's default)")
     parser.add_argument("--jobs", type=int, default=1,
-                        help="learned: rows run in this many processes of --threads threads each (default 1); "
+                        help="learned, learned-edit: rows run in this many processes of --threads threads each "
+                             "(default 1); "
                              "each row is seeded on its own, so the table is the same")
     args = parser.parse_args(argv)
-    tasks = TASKS if args.model == "exact" else learned_bench.TASKS
+    tasks = {"exact": TASKS, "learned": learned_bench.TASKS, "learned-edit": learned_edit_bench.TASKS}[args.model]
     args.tasks = [t.strip() for t in (args.tasks or ",".join(tasks)).split(",") if t.strip()]
     args.params = [p.strip() for p in args.params.split(",") if p.strip()]
     for value, allowed, flag in ((args.tasks, tasks, "--tasks"), (args.params, common.PARAMS, "--params")):
@@ -214,6 +221,8 @@ def main(argv=None) -> dict:
                                        " " + " ".join(sys.argv[1:] if argv is None else argv))
     if args.model == "learned":
         return main_learned(args, command)
+    if args.model == "learned-edit":
+        return main_learned_edit(args, command)
     started = time.perf_counter()
     with torch_threads(args.threads):
         models = Models(ShapeWorld(size=32, grid=3))
@@ -245,27 +254,51 @@ def write_report(out: Path, name: str, command: str, table: str, footer: str, re
     return report
 
 
-_LEARNED_WORKER: dict = {}
+_WORKER: dict = {}
 
 
 def _learned_worker_init(tasks: list[str], params: list[str], cases: int, threads: int) -> None:
     from . import learned_bench, learned_models
     if threads > 0:  # 0: torch's default
         torch.set_num_threads(threads)
-    _LEARNED_WORKER.update(unets={kind: learned_models.load(kind) for kind in params},
-                           plan=learned_bench.plan(tasks, params, cases))
+    _WORKER.update(unets={kind: learned_models.load(kind) for kind in params},
+                   plan=learned_bench.plan(tasks, params, cases))
 
 
 def _learned_row(index: int) -> tuple[int, dict]:
     """Row ``index`` of the plan, in a worker process (or in this one, after ``_learned_worker_init``)."""
     from . import learned_bench
-    task, kind, cfg, method, cases = _LEARNED_WORKER["plan"][index]
-    return index, learned_bench.run_method(_LEARNED_WORKER["unets"][kind], kind, cfg, task, method, cases)
+    task, kind, cfg, method, cases = _WORKER["plan"][index]
+    return index, learned_bench.run_method(_WORKER["unets"][kind], kind, cfg, task, method, cases)
+
+
+def _learned_edit_worker_init(tasks: list[str], cases: int, threads: int) -> None:
+    from . import learned_edit_bench, learned_models
+    if threads > 0:
+        torch.set_num_threads(threads)
+    _WORKER.update(unet=learned_models.load("edit"), plan=learned_edit_bench.plan(tasks), cases=cases)
+
+
+def _learned_edit_row(index: int) -> tuple[int, dict]:
+    from . import learned_edit_bench
+    return index, learned_edit_bench.run_row(_WORKER["unet"], _WORKER["plan"][index], _WORKER["cases"])
+
+
+def run_rows(count: int, jobs: int, init: Callable, setup: tuple, row: Callable, finished: Callable) -> None:
+    """Rows 0..count-1 of a plan: here (``jobs`` 1) or in ``jobs`` fresh processes (spawn: forking a process that
+    has run torch's thread pool can hang), each set up by ``init(*setup)``; ``finished(index, row)`` as each ends."""
+    import multiprocessing
+    if jobs == 1:
+        init(*setup)
+        for index in range(count):
+            finished(*row(index))
+        return
+    with multiprocessing.get_context("spawn").Pool(jobs, init, setup) as pool:
+        for index, result in pool.imap_unordered(row, range(count)):
+            finished(index, result)
 
 
 def main_learned(args, command: str) -> dict:
-    import multiprocessing
-
     from . import learned_bench
     started = time.perf_counter()
     plan = learned_bench.plan(args.tasks, args.params, args.cases)
@@ -280,14 +313,7 @@ def main_learned(args, command: str) -> dict:
 
     with torch_threads(args.threads):
         threads = torch.get_num_threads()
-        if args.jobs == 1:
-            _learned_worker_init(*setup)
-            for index in range(len(plan)):
-                finished(*_learned_row(index))
-        else:  # fresh processes (spawn): forking a process that has run torch's thread pool can hang
-            with multiprocessing.get_context("spawn").Pool(args.jobs, _learned_worker_init, setup) as pool:
-                for index, row in pool.imap_unordered(_learned_row, range(len(plan))):
-                    finished(index, row)
+        run_rows(len(plan), args.jobs, _learned_worker_init, setup, _learned_row, finished)
     progress.close()
     runtime = time.perf_counter() - started
     table = markdown_table(learned_bench.HEADER, learned_bench.table_rows(rows))
@@ -297,6 +323,38 @@ def main_learned(args, command: str) -> dict:
               "params": args.params, "threads": threads, "jobs": args.jobs, "torch": torch.__version__,
               "runtime_s": runtime, "settings": learned_bench.SETTINGS, "rows": rows}
     return write_report(args.out, "bench_learned", command, table, footer, report)
+
+
+def main_learned_edit(args, command: str) -> dict:
+    from . import learned_edit_bench
+    started = time.perf_counter()
+    plan = learned_edit_bench.plan(args.tasks)
+    progress = Progress(len(plan), "bench (learned edit)")
+    rows: list[dict | None] = [None] * len(plan)
+
+    def finished(index: int, row: dict) -> None:
+        rows[index] = row
+        spec = plan[index]
+        progress.advance(1, f"{spec.task} cfg {spec.cfg:g} {spec.method}{' masked' if spec.masked else ''}")
+
+    with torch_threads(args.threads):
+        threads = torch.get_num_threads()
+        run_rows(len(plan), args.jobs, _learned_edit_worker_init, (args.tasks, args.cases, args.threads),
+                 _learned_edit_row, finished)
+    progress.close()
+    runtime = time.perf_counter() - started
+    table = markdown_table(learned_edit_bench.HEADER, learned_edit_bench.table_rows(rows))
+    repeated = learned_edit_bench.repeated_rows(rows)
+    if repeated:
+        table += (f"\n\nRepeated edits ({learned_edit_bench.ROUNDS} recolours in a row, each on the previous output, "
+                  f"CFG {learned_edit_bench.CFGS[0]:g}; scores against the original source):\n\n"
+                  + markdown_table(learned_edit_bench.REPEATED_HEADER, repeated))
+    footer = (f"{args.cases} held-out cases per task; total runtime {runtime:.0f} s in {args.jobs} process(es) of "
+              f"{threads} torch thread(s), {platform.processor() or platform.machine()}, torch {torch.__version__}.")
+    report = {"command": command, "model": "learned-edit", "cases": args.cases, "tasks": args.tasks,
+              "threads": threads, "jobs": args.jobs, "torch": torch.__version__, "runtime_s": runtime,
+              "settings": learned_edit_bench.SETTINGS, "rows": rows}
+    return write_report(args.out, "bench_learned_edit", command, table, footer, report)
 
 
 if __name__ == "__main__":

@@ -106,13 +106,17 @@ def train(kind: str, steps: int, seed: int, lr: float = 2e-3, log=print):
 def sample(unet, kind: str, labels: torch.Tensor, seed: int = 0, cfg: float = GATE_CFG,
            steps: int = GATE_STEPS, reference: torch.Tensor | None = None) -> torch.Tensor:
     """Deterministic DDIM (EPS) / Euler (flow, edit) samples of ``labels`` with the pack's noise algebra."""
-    param = EPS if kind == "eps" else FLOW
     sigmas = sd_uniform_schedule(steps) if kind == "eps" else flow_schedule(steps)
-    denoiser = LearnedDenoiser(unet, kind, labels, cfg, reference)
+    return sample_from_noise(LearnedDenoiser(unet, kind, labels, cfg, reference), EPS if kind == "eps" else FLOW,
+                             sigmas, len(labels), seed)
+
+
+def sample_from_noise(denoiser, param, sigmas: list[float], n: int, seed: int) -> torch.Tensor:
+    """``n`` deterministic (eta 0) samples of ``denoiser`` from seeded noise at ``sigmas[0]``."""
     generator = torch.Generator().manual_seed(seed)
-    x = sigmas[0] * torch.randn(len(labels), 3, SIZE, SIZE, generator=generator)
+    x = sigmas[0] * torch.randn(n, 3, SIZE, SIZE, generator=generator)
     for sigma, sigma_next in zip(sigmas[:-1], sigmas[1:]):
-        x0 = denoiser(x, torch.full((len(labels),), sigma))
+        x0 = denoiser(x, torch.full((n,), sigma))
         x = param.ddim_mean(x, x0, sigma, sigma_next, 0.0)[0]
     return x
 

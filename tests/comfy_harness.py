@@ -203,10 +203,17 @@ class ModelPassCounter:
         return sum(key in keys for keys in self.condition_keys)
 
 
-def learned_eps_model(path=None):
-    """The pack's trained EPS denoiser of ``bench.learned_world`` (bench/weights/learned_eps.safetensors) as a
-    ComfyUI MODEL: a BaseModel of EPS type on SD1.x's discrete schedule whose diffusion model is the UNet, with
-    the image itself as the 3-channel latent. Its conditioning is ``learned_conditioning(label)``."""
+def learned_model(kind: str = "eps", path=None):
+    """A trained model of ``bench.learned_models`` as a ComfyUI MODEL whose diffusion model is its UNet, with the
+    image itself as the 3-channel latent; its conditioning is ``learned_conditioning(label)``.
+
+    * ``eps`` (bench/weights/learned_eps.safetensors): a BaseModel of EPS type on SD1.x's discrete schedule.
+    * ``edit`` (learned_edit.safetensors, the instruction-edit model): FLOW type (ComfyUI's CONST algebra, timestep
+      1000 sigma, as trained); its labels are the instructions, and its reference image is the conditioning's
+      ``reference_latents`` (core ``ReferenceLatent``), handed to the network as ``ref_latents``, as Flux Kontext's
+      model gets them. A call without one is refused: the model is nothing without its reference.
+    """
+    import comfy.conds
     import comfy.latent_formats
     import comfy.model_base
     import comfy.model_management as mm
@@ -214,7 +221,8 @@ def learned_eps_model(path=None):
     import comfy.supported_models_base
 
     from bench import learned_models
-    from bench.learned_world import NULL_CLASS
+
+    null_label = learned_models.NULL_LABELS[kind]
 
     class PixelLatent(comfy.latent_formats.LatentFormat):
         latent_channels = 3
@@ -223,19 +231,35 @@ def learned_eps_model(path=None):
     class LearnedUNet(torch.nn.Module):
         def __init__(self, device=None, dtype=None, operations=None, **kwargs):
             super().__init__()
-            self.unet = learned_models.load("eps", path)
+            self.unet = learned_models.load(kind, path)
             self.dtype = torch.float32  # BaseModel.get_dtype reads it, as from core's diffusion models
 
-        def forward(self, x, timesteps, context=None, **kwargs):
+        def forward(self, x, timesteps, context=None, ref_latents=None, **kwargs):
             code = context[:, 0, 0].round().long()  # label + 1; 0 (a zeroed negative) is the empty prompt
-            labels = torch.where(code > 0, code - 1, torch.full_like(code, NULL_CLASS))
+            labels = torch.where(code > 0, code - 1, torch.full_like(code, null_label))
+            if kind == "edit":
+                if not ref_latents:
+                    raise ValueError("the learned edit model needs its reference image (core ReferenceLatent)")
+                x = torch.cat([x, ref_latents[0].to(x)], dim=1)
             return self.unet(x, timesteps, class_labels=labels).sample
 
+    class LearnedEditModel(comfy.model_base.BaseModel):
+        def extra_conds(self, **kwargs):
+            out = super().extra_conds(**kwargs)
+            references = kwargs.get("reference_latents")
+            if references is not None:
+                out["ref_latents"] = comfy.conds.CONDList([self.process_latent_in(r) for r in references])
+            return out
+
     class LearnedWorld(comfy.supported_models_base.BASE):
-        unet_config, unet_extra_config, sampling_settings = {}, {}, {}
+        unet_config, unet_extra_config = {}, {}
+        sampling_settings = {"shift": 1.0, "multiplier": 1000} if kind == "edit" else {}
         latent_format = PixelLatent
 
         def get_model(self, state_dict, prefix="", device=None):
+            if kind == "edit":
+                return LearnedEditModel(self, model_type=comfy.model_base.ModelType.FLOW, device=device,
+                                        unet_model=LearnedUNet)
             return comfy.model_base.BaseModel(self, model_type=comfy.model_base.ModelType.EPS, device=device,
                                               unet_model=LearnedUNet)
 
@@ -246,5 +270,6 @@ def learned_eps_model(path=None):
 
 
 def learned_conditioning(label: int) -> list:
-    """A CONDITIONING that selects one label of the learned world (``learned_eps_model``)."""
+    """A CONDITIONING that selects one label of a learned model (``learned_model``): a scene label of the eps model,
+    an instruction of the edit model."""
     return [[torch.full((1, 1, 1), float(label + 1)), {}]]

@@ -1,6 +1,6 @@
 """ComfyUI tier: the node path with a model whose outputs mean something.
 
-``comfy_harness.learned_eps_model`` registers the pack's trained EPS denoiser of ``bench.learned_world`` as a
+``comfy_harness.learned_model("eps")`` registers the pack's trained EPS denoiser of ``bench.learned_world`` as a
 ComfyUI MODEL (a BaseModel of EPS type on SD1.x's schedule, the image as its 3-channel latent). The SDE-Drag and
 Cycle-SDE Edit nodes edit held-out scenes, and the benchmark's detector scores the results.
 """
@@ -29,7 +29,7 @@ CASES = 8
 
 @pytest.fixture(scope="module")
 def model():
-    return harness.learned_eps_model()
+    return harness.learned_model("eps")
 
 
 def test_cycle_sde_edit_reconstructs_and_recolours_held_out_scenes(model, capsys):

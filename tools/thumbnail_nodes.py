@@ -2,7 +2,7 @@
 
 Loaded only by the thumbnail tool's ComfyUI server (linked into its ``custom_nodes``), never by the pack. The
 learned model of ``bench.learned_world`` is registered as a ComfyUI MODEL by the tier's
-``comfy_harness.learned_eps_model`` (EPS on SD1.x's schedule, the image itself as its 3-channel latent), so:
+``comfy_harness.learned_model("eps")`` (EPS on SD1.x's schedule, the image itself as its 3-channel latent), so:
 
 * ``SDEEditThumbnail_LearnedCheckpoint`` stands in for CheckpointLoaderSimple: that MODEL, no CLIP, and a VAE
   whose latent is the image in [-1, 1] (``PixelVAE``);
@@ -46,7 +46,7 @@ class LearnedCheckpoint:
         return {"required": {}}
 
     def load(self):
-        return comfy_harness.learned_eps_model(), None, PixelVAE()
+        return comfy_harness.learned_model("eps"), None, PixelVAE()
 
 
 class LearnedConditioning:
