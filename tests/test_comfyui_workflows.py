@@ -13,7 +13,13 @@ from the pack snapshot + 0.8.0's trimmed core schemas), then the heavy loaders a
 The workflows of ``FAMILY_WORKFLOWS`` run on a tiny model of their own family instead (``comfy_families``):
 the model loaders become SDEEditTest_FamilyModel / SDEEditTest_FamilyCheckpoint, the text encoders
 SDEEditTest_FamilyConditioning (the family's conditioning shapes), the VAE a stand-in of the family's latent
-shape. A workflow whose family the release lacks is skipped.
+shape. The instruction-edit workflows add the reference image with their own core nodes (ReferenceLatent,
+TextEncodeQwenImageEditPlus), so their prompts get the conditioning of the text encoder's family, without
+reference latents; a CLIP loader that a core node other than CLIPTextEncode encodes with becomes
+SDEEditTest_FamilyClip, a stand-in CLIP of that family, and the core node runs on it. The 1 MP resizes the edit
+models' templates put first (FluxKontextImageScale, ImageScaleToTotalPixels) become an ImageScale to the test
+image's own 64x64. A workflow with a core node that the release lacks, or whose family it lacks, is skipped,
+naming the node or the family.
 
 Asserted: the prompt runs to success with no node served from ComfyUI's cache (the server's cache is
 dropped first: several workflows share their tiny stand-ins), and every image node writes its image
@@ -28,14 +34,17 @@ import pytest
 
 import comfy_server
 from comfy_server import FLUX2_VAE, FLUX_VAE, SD2_CKPT, SD_VAE, TEST_IMAGE, TEST_VIDEO, TEST_VIDEO_FRAMES, WAN21_VAE
-from tools.workflow_schema import WORKFLOW_DIR, load_object_info
+from tools.workflow_schema import WORKFLOW_DIR, load_object_info, workflow_node_types
 from workflow_check import ui_to_api
 
 pytestmark = pytest.mark.comfyui
 
 TEST_STEPS = 5
 SAVING_NODES = ("SaveImage", "PreviewImage", "SaveWEBM")
-# workflow -> (its family in comfy_families, the VAE file standing in for the family's)
+TEST_IMAGE_SIZE = 64
+RESIZE_NODES = ("FluxKontextImageScale", "ImageScaleToTotalPixels")
+# workflow -> (its family in comfy_families, the VAE file standing in for the family's[, the family whose
+# conditioning stands in for the prompts when the workflow's core nodes add the reference image])
 FAMILY_WORKFLOWS = {"cycle_sde_qwen_image_edit.json": ("Qwen-Image", WAN21_VAE),
                     "sync_sde_flux2_edit.json": ("Flux.2", FLUX2_VAE),
                     "cycle_sde_sd35_edit.json": ("SD3.5", FLUX_VAE),
@@ -43,7 +52,10 @@ FAMILY_WORKFLOWS = {"cycle_sde_qwen_image_edit.json": ("Qwen-Image", WAN21_VAE),
                     # HunyuanVideo's VAE has the Wan 2.1 VAE's latent geometry (16 channels, 8x, 4x in time)
                     "cycle_sde_wan21_video_edit.json": ("Wan 2.1 (T2V)", WAN21_VAE),
                     "sync_sde_wan21_video_edit.json": ("Wan 2.1 (T2V)", WAN21_VAE),
-                    "rf_inversion_hunyuan_video_edit.json": ("HunyuanVideo", WAN21_VAE)}
+                    "rf_inversion_hunyuan_video_edit.json": ("HunyuanVideo", WAN21_VAE),
+                    "sync_sde_qwen_image_edit_2511.json": ("Qwen-Image-Edit 2511", WAN21_VAE, "Qwen-Image"),
+                    "cycle_sde_flux_kontext_edit.json": ("Flux.1 Kontext", FLUX_VAE, "Flux.1 dev"),
+                    "cycle_sde_flux2_reference_edit.json": ("FLUX.2 + 1 reference", FLUX2_VAE, "Flux.2")}
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +68,11 @@ def object_info():
     return load_object_info()
 
 
-def family_node(kind: str, inputs: dict, family: str, vae: str):
-    """The stand-in of a loader or text encoder for a family workflow, or None to drop the node."""
+def family_node(kind: str, inputs: dict, family: str, vae: str, text_family: str | None = None,
+                encodes_for_core: bool = False):
+    """The stand-in of a loader or text encoder for a family workflow, or None to drop the node.
+    ``encodes_for_core``: a core node other than CLIPTextEncode encodes with this CLIP loader's output."""
+    text_family = text_family or family
     if kind == "CheckpointLoaderSimple":
         return "SDEEditTest_FamilyCheckpoint", {"family": family, "vae_name": vae}
     if kind == "UNETLoader":
@@ -65,21 +80,23 @@ def family_node(kind: str, inputs: dict, family: str, vae: str):
     if kind == "VAELoader":
         return kind, {"vae_name": vae}
     if kind in ("CLIPLoader", "DualCLIPLoader"):
-        return None
+        return ("SDEEditTest_FamilyClip", {"family": text_family}) if encodes_for_core else None
     if kind == "CLIPTextEncode":
-        return "SDEEditTest_FamilyConditioning", {"family": family, "seed": zlib.crc32(inputs["text"].encode())}
+        return "SDEEditTest_FamilyConditioning", {"family": text_family, "seed": zlib.crc32(inputs["text"].encode())}
     return kind, inputs
 
 
-def tiny_prompt(prompt: dict, family: tuple[str, str] | None = None) -> dict:
+def tiny_prompt(prompt: dict, family: tuple[str, ...] | None = None) -> dict:
     """Swap the real model loaders and text encoders for the test fixtures (see the module docstring)."""
     flux = any(node["class_type"] == "UNETLoader" for node in prompt.values())
+    linked_beyond_text_encode = {value[0] for node in prompt.values() if node["class_type"] != "CLIPTextEncode"
+                                 for value in node["inputs"].values() if isinstance(value, list)}
     out = {}
     for node_id, node in prompt.items():
         kind, inputs = node["class_type"], dict(node["inputs"])
         if family is not None and kind in ("CheckpointLoaderSimple", "UNETLoader", "VAELoader", "CLIPLoader",
                                            "DualCLIPLoader", "CLIPTextEncode"):
-            stand_in = family_node(kind, inputs, *family)
+            stand_in = family_node(kind, inputs, *family, encodes_for_core=node_id in linked_beyond_text_encode)
             if stand_in is None:
                 continue
             kind, inputs = stand_in
@@ -100,6 +117,9 @@ def tiny_prompt(prompt: dict, family: tuple[str, str] | None = None) -> dict:
             inputs["image"] = TEST_IMAGE
         elif kind == "LoadVideo":
             inputs["file"] = TEST_VIDEO
+        elif kind in RESIZE_NODES:
+            kind, inputs = "ImageScale", {"image": inputs["image"], "upscale_method": "nearest-exact",
+                                          "width": TEST_IMAGE_SIZE, "height": TEST_IMAGE_SIZE, "crop": "disabled"}
         elif kind in ("BasicScheduler", "Flux2Scheduler"):
             inputs["steps"] = TEST_STEPS
         elif kind == "SDEEdit_SDEDrag":  # points inside the 64x64 test image, few steps
@@ -128,6 +148,14 @@ def family_missing(name: str) -> str | None:
     return f"{name} runs on {family[0]}: {missing}" if missing else None
 
 
+def lacking_nodes(name: str, release_node_types: set[str]) -> str | None:
+    """Why this release cannot run ``example_workflows/<name>``: the node types it needs that the release (its
+    /object_info, ``release_node_types``) lacks, named; or None."""
+    workflow = json.loads((WORKFLOW_DIR / name).read_text())
+    lacking = sorted(workflow_node_types(workflow) - release_node_types)
+    return f"{name} needs {', '.join(lacking)}, which this release lacks" if lacking else None
+
+
 def example_prompt(name: str, object_info: dict) -> dict:
     """The API prompt the tier runs for ``example_workflows/<name>``: converted, then on the tiny models."""
     workflow = json.loads((WORKFLOW_DIR / name).read_text())
@@ -141,11 +169,16 @@ def saved_outputs(prompt: dict, result) -> dict:
             if node["class_type"] in SAVING_NODES}
 
 
+@pytest.fixture(scope="module")
+def release_node_types(server):
+    return set(server.object_info())
+
+
 @pytest.mark.parametrize("name", sorted(path.name for path in WORKFLOW_DIR.glob("*.json")))
-def test_example_workflow_runs(server, object_info, name):
+def test_example_workflow_runs(server, object_info, release_node_types, name):
     from PIL import Image
 
-    missing = family_missing(name)
+    missing = lacking_nodes(name, release_node_types) or family_missing(name)
     if missing:
         pytest.skip(missing)
     prompt = example_prompt(name, object_info)
@@ -166,7 +199,7 @@ def test_example_workflow_runs(server, object_info, name):
             import av
             with av.open(str(path)) as video:
                 frames = [frame.to_ndarray(format="rgb24") for frame in video.decode(video=0)]
-            assert len(frames) == TEST_VIDEO_FRAMES and frames[0].shape == (64, 64, 3)
+            assert len(frames) == TEST_VIDEO_FRAMES and frames[0].shape == (TEST_IMAGE_SIZE, TEST_IMAGE_SIZE, 3)
         else:
             with Image.open(path) as image:
-                assert image.size == (64, 64)
+                assert image.size == (TEST_IMAGE_SIZE, TEST_IMAGE_SIZE)

@@ -365,8 +365,9 @@ def _invert(b: WorkflowBuilder, pos, guider, sigmas, latent) -> dict:
     return invert
 
 
-def _flux_loaders(b: WorkflowBuilder) -> tuple[dict, dict, dict]:
-    unet = _unet_loader(b, FLUX_MODELS["unet"])
+def _flux_loaders(b: WorkflowBuilder, unet_model: dict = FLUX_MODELS["unet"]) -> tuple[dict, dict, dict]:
+    """UNETLoader (FLUX.1 dev, or ``unet_model`` of the same family), DualCLIPLoader (CLIP-L + T5), the Flux VAE."""
+    unet = _unet_loader(b, unet_model)
     clip = b.node("DualCLIPLoader", (0, 130), (320, 130), models=[FLUX_MODELS["clip_l"], FLUX_MODELS["t5"]],
                   clip_name1="clip_l.safetensors", clip_name2="t5xxl_fp16.safetensors", type="flux",
                   device="default")
@@ -787,6 +788,187 @@ def hunyuan_video_rf_workflow(object_info: dict) -> dict:
     return b.build()
 
 
+QWEN_IMAGE_EDIT_2511_UNET = repackaged("Qwen-Image-Edit_ComfyUI", "diffusion_models",
+                                       "qwen_image_edit_2511_fp8mixed.safetensors")
+KONTEXT_UNET = repackaged("flux1-kontext-dev_ComfyUI", "diffusion_models", "flux1-dev-kontext_fp8_scaled.safetensors")
+# An instruction-edit model's source prompt is a "keep" instruction (its answer is the input itself), the target
+# prompt the instruction.
+KEEP_INSTRUCTION = "Keep the image unchanged."
+EDIT_INSTRUCTION = "Replace the cat with a dog sitting in the same place. Keep everything else unchanged."
+DRIFT = "an edit model redraws the whole picture, and its output drifts from the input (a shift of a few pixels, a " \
+        "zoom, a colour cast that grows over repeated edits)"
+
+
+def exact_outside_the_mask(cell_px: int) -> str:
+    """What "exact outside the mask" means, for a VAE of ``cell_px`` pixels per latent cell."""
+    return ("Outside the mask the result's latent equals the input's latent bit for bit: decoded, the image there "
+            "is the VAE's round trip of the input, with no shift, zoom or colour drift. The mask is scaled to the "
+            f"latent grid ({cell_px} px cells); a soft edge blends.")
+
+
+QWEN_IMAGE_EDIT_2511_NOTE = "\n".join([
+    "sync-SDE Edit (Zhang & Scott, arXiv 2509.24223) on Qwen-Image-Edit 2511, with a painted mask",
+    "",
+    "Paint the mask: right-click the input image -> Open in MaskEditor, paint what may change (here the cat). "
+    "Set Latent Noise Mask hands LoadImage's MASK to the edit. Why: " + DRIFT + ". " + exact_outside_the_mask(8) +
+    " A mask with nothing painted is refused with an error; to edit the "
+    "whole picture, remove Set Latent Noise Mask (sync-SDE then keeps what the two prompts agree on).",
+    "",
+    "The reference, as in ComfyUI's 2511 template: FluxKontextImageScale resizes the input to a size the model "
+    "was trained on; TextEncodeQwenImageEditPlus shows it to the text encoder and appends its VAE latent as the "
+    "reference, on every prompt (the negative included); Edit Model Reference Method index_timestep_zero marks "
+    "the references as 2511 reads them (ComfyUI's own 2511 file sets that already, some repackaged files do "
+    "not).",
+    "",
+    "Settings",
+    "- Source prompt: a \"keep\" instruction (the model answers it with the input); target prompt: the "
+    "instruction; negative: empty, with the image.",
+    "- steps 40 (Qwen's recommendation; 20 also works); start_step 0: the full schedule from noise, as the "
+    "model is sampled. Raise it (4-10) to keep more of the input's layout inside the mask.",
+    "- source_cfg = target_cfg = 4, the template's CFG; raise target_cfg for a stronger edit.",
+    "- ModelSamplingAuraFlow shift 3.1 as in the template; discretisation rectified (the flow SDE), or ddpm.",
+])
+
+KONTEXT_NOTE = "\n".join([
+    "Cycle-SDE Edit (Nie et al., arXiv 2311.01410) on FLUX.1 Kontext dev",
+    "",
+    "Kontext sees the input twice: as the latent to edit (VAE Encode) and as its reference (ReferenceLatent on "
+    "both prompts, as in ComfyUI's Kontext template; FluxKontextImageScale first resizes the input to a size "
+    "Kontext was trained on). Cycle-SDE Edit inverts the input under the SOURCE prompt and replays that path "
+    "under the TARGET prompt, so what the two prompts agree on stays in place.",
+    "",
+    "Settings",
+    "- Source prompt: a \"keep\" instruction (Kontext answers it with the input); target prompt: the instruction.",
+    "- steps 28 (the template samples 20); t0 1.0: the full schedule from noise, as Kontext is sampled. A lower "
+    "t0 (0.8-0.9) starts from the partly noised input and keeps more of its layout.",
+    "- cfg 1: Kontext is guidance-distilled. FluxGuidance 2.5 on both prompts (the template's); raise the "
+    "target's (3-4) for a stronger edit.",
+    "- eta 1: the paper's SDE; with the target prompt equal to the source the input comes back exactly.",
+    "- Mask (optional): " + DRIFT + ". To keep all but a painted area, put Set Latent Noise Mask (LoadImage's "
+    "MASK, painted in the MaskEditor) between VAE Encode and the edit's latent. " + exact_outside_the_mask(8),
+])
+
+FLUX2_REFERENCE_NOTE = "\n".join([
+    "Cycle-SDE (Nie et al., arXiv 2311.01410) on FLUX.2 dev with the input as its reference image",
+    "",
+    "FLUX.2 takes reference images as latents in the conditioning: the input, resized to about 1 MP "
+    "(ImageScaleToTotalPixels, sides in multiples of 16 for the 16 px VAE) and encoded, goes through "
+    "ReferenceLatent on both prompts, as in ComfyUI's FLUX.2 template, and is also the latent to edit. "
+    "Cycle-SDE Invert records its path under the SOURCE guider, Cycle-SDE Sampler replays it:",
+    "- Reconstruct (source guider): gives back the input exactly. Use it as a check.",
+    "- Edit (target guider): applies the instruction.",
+    "Changing only the target prompt does not re-run the inversion (keep the Invert seed on \"fixed\").",
+    "",
+    "Settings",
+    "- Source prompt: a \"keep\" instruction; target prompt: the instruction.",
+    "- Flux2Scheduler: 28 steps (the template samples 20) at the image's own size (GetImageSize). Start step "
+    "(SplitSigmas) 0: the full schedule from noise, as FLUX.2 samples with a reference; raise it (4-8) to keep "
+    "more of the input's layout.",
+    "- CFG 1 (BasicGuider): FLUX.2 is guidance-distilled; FluxGuidance 4 on both prompts (the template's); "
+    "raise the target's for a stronger edit.",
+    "- Mask (optional): " + DRIFT + ". To keep all but a painted area, put Set Latent Noise Mask (LoadImage's "
+    "MASK, painted in the MaskEditor) on the latent of the Edit branch's SamplerCustomAdvanced. " +
+    exact_outside_the_mask(16),
+])
+
+
+def _scaled_input(b: WorkflowBuilder, vae, y: int, scale_type: str, title: str = "Input image",
+                  **scale_widgets) -> tuple[dict, dict, dict]:
+    """LoadImage -> ``scale_type`` (the resize the model's core template puts first) -> VAE Encode; returns
+    (image, scaled image, encode)."""
+    image = b.node("LoadImage", (0, y), (320, 330), title=title, image="example.png")
+    scaled = b.node(scale_type, (0, y + 380), (320, 60 + 30 * len(scale_widgets)), **scale_widgets)
+    b.link(image, 0, scaled, "image")
+    encode = b.node("VAEEncode", (0, y + 500), (210, 50))
+    b.wire(encode, pixels=scaled, vae=vae)
+    return image, scaled, encode
+
+
+def _reference_prompts(b: WorkflowBuilder, clip, reference, guidance: float) -> dict:
+    """The source ("keep") and the target (the instruction), each CLIPTextEncode -> ReferenceLatent (the encoded
+    input) -> FluxGuidance, in the order of ComfyUI's Kontext and FLUX.2 templates."""
+    prompts = {}
+    for row, (key, text) in enumerate(zip(("source", "target"), (KEEP_INSTRUCTION, EDIT_INSTRUCTION))):
+        prompt = _conditioning(b, clip, 0, 370, row * 340, key, text)
+        referenced = b.node("ReferenceLatent", (370, row * 340 + 170), (240, 50))
+        b.wire(referenced, conditioning=prompt, latent=reference)
+        prompts[key] = b.node("FluxGuidance", (370, row * 340 + 250), (270, 60), guidance=guidance)
+        b.link(referenced, 0, prompts[key], "conditioning")
+    return prompts
+
+
+def qwen_image_edit_2511_workflow(object_info: dict) -> dict:
+    """sync-SDE Edit (all in one) on Qwen-Image-Edit 2511, the edit limited to a mask painted in LoadImage."""
+    b = WorkflowBuilder(object_info)
+    unet = _unet_loader(b, QWEN_IMAGE_EDIT_2511_UNET)
+    shift = b.node("ModelSamplingAuraFlow", (0, 130), (320, 60), shift=3.1)
+    b.link(unet, 0, shift, "model")
+    clip = _clip_loader(b, 240, QWEN_IMAGE_MODELS["clip"], "qwen_image")
+    vae = _vae_loader(b, 400, QWEN_IMAGE_MODELS["vae"])
+    image, scaled, encode = _scaled_input(b, vae, 510, "FluxKontextImageScale",
+                                          title="Input image (paint the mask: right-click -> Open in MaskEditor)")
+    masked = b.node("SetLatentNoiseMask", (0, 1090), (240, 50))
+    b.wire(masked, samples=encode, mask=(image, 1))
+    prompts = {}
+    for row, (key, text) in enumerate(zip(("source", "target", "negative"), (KEEP_INSTRUCTION, EDIT_INSTRUCTION, ""))):
+        encoded = b.node("TextEncodeQwenImageEditPlus", (370, row * 300), (400, 180),
+                         title=f"{key.capitalize()} prompt", prompt=text)
+        b.wire(encoded, clip=clip, vae=vae, image1=scaled)
+        prompts[key] = b.node("FluxKontextMultiReferenceLatentMethod", (370, row * 300 + 220), (400, 60),
+                              reference_latents_method="index_timestep_zero")
+        b.link(encoded, 0, prompts[key], "conditioning")
+    edit = b.node("SDEEdit_SyncSDEEdit", (820, 0), (320, 330), steps=40, start_step=0, source_cfg=4.0,
+                  target_cfg=4.0, scheduler="simple", discretisation="rectified", seed=0)
+    b.wire(edit, model=shift, source=prompts["source"], target=prompts["target"], latent=masked,
+           source_negative=prompts["negative"], target_negative=prompts["negative"])
+    _decode_save(b, edit, vae, 0, 1180, 0, "sync_sde_qwen_image_edit_2511")
+    b.node("Note", (820, 460), (760, 620), title="sync-SDE on Qwen-Image-Edit 2511: settings",
+           text=QWEN_IMAGE_EDIT_2511_NOTE)
+    return b.build()
+
+
+def kontext_edit_workflow(object_info: dict) -> dict:
+    """Cycle-SDE Edit (all in one) on FLUX.1 Kontext dev, the input also its reference through ReferenceLatent."""
+    b = WorkflowBuilder(object_info)
+    unet, clip, vae = _flux_loaders(b, KONTEXT_UNET)
+    _, _, encode = _scaled_input(b, vae, 420, "FluxKontextImageScale")
+    prompts = _reference_prompts(b, clip, encode, 2.5)
+    edit = b.node("SDEEdit_CycleSDEEdit", (820, 0), (320, 330), steps=28, t0=1.0, cfg=1.0, scheduler="simple",
+                  seed=0, eta=1.0)
+    b.wire(edit, model=unet, source=prompts["source"], target=prompts["target"], latent=encode)
+    _decode_save(b, edit, vae, 0, 1180, 0, "cycle_sde_flux_kontext")
+    b.node("Note", (820, 460), (760, 520), title="Cycle-SDE on FLUX.1 Kontext: settings", text=KONTEXT_NOTE)
+    return b.build()
+
+
+def flux2_reference_edit_workflow(object_info: dict) -> dict:
+    """Cycle-SDE on FLUX.2 dev with the input as one reference image, composable: invert once, reconstruct and
+    edit branches."""
+    b = WorkflowBuilder(object_info)
+    unet = _unet_loader(b, FLUX2_MODELS["unet"])
+    clip = _clip_loader(b, 130, FLUX2_MODELS["clip"], "flux2")
+    vae = _vae_loader(b, 290, FLUX2_MODELS["vae"])
+    _, scaled, encode = _scaled_input(b, vae, 420, "ImageScaleToTotalPixels", upscale_method="lanczos",
+                                      megapixels=1.0, resolution_steps=16)
+    prompts = _reference_prompts(b, clip, encode, 4.0)
+    guiders = {}
+    for row, key in enumerate(("source", "target")):
+        guiders[key] = b.node("BasicGuider", (820, row * 100), (240, 50), title=f"{key.capitalize()} guider")
+        b.wire(guiders[key], model=unet, conditioning=prompts[key])
+    size = b.node("GetImageSize", (820, 220), (210, 90))
+    b.link(scaled, 0, size, "image")
+    schedule = b.node("Flux2Scheduler", (820, 350), (270, 110), steps=28, width=1024, height=1024)
+    b.wire(schedule, width=(size, 0), height=(size, 1))
+    start = b.node("SplitSigmas", (820, 500), (270, 80), title="Start step (0: from noise)", step=0)
+    b.link(schedule, 0, start, "sigmas")
+    invert = _invert(b, (820, 620), guiders["source"], (start, 1), encode)
+    _branches(b, 1170, 0, vae, (start, 1), encode, invert, guiders["source"], guiders["target"],
+              "cycle_sde_flux2_reference")
+    b.node("Note", (0, 1100), (760, 560), title="Cycle-SDE on FLUX.2 with a reference image: settings",
+           text=FLUX2_REFERENCE_NOTE)
+    return b.build()
+
+
 WORKFLOWS = {"cycle_sde_sd15_edit.json": sd15_workflow, "cycle_sde_flux_edit.json": flux_workflow,
              "sde_drag_sd15.json": drag_workflow("sd15"), "sde_drag_sdxl.json": drag_workflow("sdxl"),
              "sde_drag_flux.json": drag_workflow("flux"), "sync_sde_flux_edit.json": sync_flux_workflow,
@@ -802,7 +984,10 @@ WORKFLOWS = {"cycle_sde_sd15_edit.json": sd15_workflow, "cycle_sde_flux_edit.jso
              "cycle_sde_sd35_edit.json": sd35_edit_workflow,
              "cycle_sde_wan21_video_edit.json": wan_cycle_sde_video_workflow,
              "sync_sde_wan21_video_edit.json": wan_sync_sde_video_workflow,
-             "rf_inversion_hunyuan_video_edit.json": hunyuan_video_rf_workflow}
+             "rf_inversion_hunyuan_video_edit.json": hunyuan_video_rf_workflow,
+             "sync_sde_qwen_image_edit_2511.json": qwen_image_edit_2511_workflow,
+             "cycle_sde_flux_kontext_edit.json": kontext_edit_workflow,
+             "cycle_sde_flux2_reference_edit.json": flux2_reference_edit_workflow}
 
 
 def generated_files(object_info: dict | None = None) -> dict:

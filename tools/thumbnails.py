@@ -215,12 +215,13 @@ def render_all(comfy_root: str) -> tuple[str, dict[str, bytes], dict[str, str]]:
         "thumbnail_nodes.py")})
     try:
         release = server.request("/system_stats")["system"]["comfyui_version"]
+        node_types = set(server.object_info())
         for task in sorted(set(LEARNED_WORKFLOWS.values())):
             write_learned_input(server.base_dir / "input", task)
         thumbnails, skipped = {}, {}
         for workflow in sorted(WORKFLOW_DIR.glob("*.json")):
             task = LEARNED_WORKFLOWS.get(workflow.name)
-            missing = tier.family_missing(workflow.name)
+            missing = tier.lacking_nodes(workflow.name, node_types) or tier.family_missing(workflow.name)
             if missing:
                 skipped[workflow.name] = missing
                 continue

@@ -8,6 +8,7 @@ seeded, so the same inputs give the same tensors in every process, as in ``tests
 from __future__ import annotations
 
 import sys
+import zlib
 from pathlib import Path
 
 import torch
@@ -148,6 +149,38 @@ class FamilyConditioning:
         return (FAMILIES[family].conditioning(seed),)
 
 
+class FamilyTextEncoder:
+    """What a core text-encoding node calls on its CLIP (``tokenize``, ``encode_from_tokens_scheduled``): the
+    family's seeded conditioning, the seed a hash of the text the node tokenized (its template included), so
+    different prompts give different conditioning. The images a node hands ``tokenize`` for the vision tower
+    (TextEncodeQwenImageEditPlus) are not read."""
+
+    def __init__(self, family: str):
+        self.family = family
+
+    def tokenize(self, text, **kwargs):
+        return text
+
+    def encode_from_tokens_scheduled(self, text, **kwargs):
+        return FAMILIES[self.family].conditioning(zlib.crc32(text.encode()))
+
+
+class FamilyClip:
+    """A CLIP of a family's text encoder (stands in for CLIPLoader where a core node other than CLIPTextEncode
+    encodes the prompt, e.g. TextEncodeQwenImageEditPlus): ``FamilyTextEncoder``."""
+
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("CLIP",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"family": (sorted(FAMILIES),)}}
+
+    def load(self, family):
+        return (FamilyTextEncoder(family),)
+
+
 NODE_CLASS_MAPPINGS = {
     "SDEEditTest_TinyFluxLoader": TinyFluxLoader,
     "SDEEditTest_Conditioning": Conditioning,
@@ -155,6 +188,7 @@ NODE_CLASS_MAPPINGS = {
     "SDEEditTest_FamilyModel": FamilyModel,
     "SDEEditTest_FamilyCheckpoint": FamilyCheckpoint,
     "SDEEditTest_FamilyConditioning": FamilyConditioning,
+    "SDEEditTest_FamilyClip": FamilyClip,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
     "SDEEditTest_TinyFluxLoader": "Tiny Flux Loader (SDE Edit tests)",
@@ -163,4 +197,5 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "SDEEditTest_FamilyModel": "Tiny Family Model (SDE Edit tests)",
     "SDEEditTest_FamilyCheckpoint": "Tiny Family Checkpoint (SDE Edit tests)",
     "SDEEditTest_FamilyConditioning": "Family Conditioning (SDE Edit tests)",
+    "SDEEditTest_FamilyClip": "Family CLIP (SDE Edit tests)",
 }
