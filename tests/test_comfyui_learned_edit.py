@@ -25,9 +25,10 @@ if os.environ.get("COMFYUI_ROOT"):
     from bench.learned_world import render
     from sde_edit.nodes import cycle_sde, sync_sde
 
+    CFG = learned_edit_bench.CFGS[0]
+
 CASES_PER_TASK = 4
 STEPS = 20
-CFG = learned_edit_bench.CFGS[0]
 
 
 @pytest.fixture(scope="module")
