@@ -88,12 +88,14 @@ def tokens(seed: int, count: int, dim: int, **extras) -> list:
 def _families() -> list[Family]:
     import comfy_families_dit
     import comfy_families_edit
+    import comfy_families_edit_video
     import comfy_families_flux
     import comfy_families_next
     import comfy_families_unet
     import comfy_families_video
     return [*comfy_families_unet.FAMILIES, *comfy_families_flux.FAMILIES, *comfy_families_dit.FAMILIES,
-            *comfy_families_next.FAMILIES, *comfy_families_video.FAMILIES, *comfy_families_edit.FAMILIES]
+            *comfy_families_next.FAMILIES, *comfy_families_video.FAMILIES, *comfy_families_edit.FAMILIES,
+            *comfy_families_edit_video.FAMILIES]
 
 
 FAMILIES: dict[str, Family] = {family.name: family for family in _families()}
