@@ -34,7 +34,8 @@ class Family:
     cannot serve), e.g. ``{"sde_drag": "latent:"}``; ``video``: a video model (its latent holds several
     frames, ``latent = (C, T, H, W)`` with T > 1); ``reference_key``: for an instruction-edit family, whose
     conditioning carries ``reference_latents``, the key of the model call's conditioning that the model
-    builds from them (e.g. ``ref_latents``); ``requires``: a further check of the running ComfyUI, giving why
+    builds from them (e.g. ``ref_latents``); ``extra_latents``: the shapes of the further tensors that a
+    nested LATENT of the family carries after ``latent`` (TripoSplat's camera token); ``requires``: a further check of the running ComfyUI, giving why
     it cannot build the family (e.g. a model option a release lacks), or None.
     """
 
@@ -49,6 +50,7 @@ class Family:
     note: str = ""
     video: bool = False
     reference_key: str | None = None
+    extra_latents: tuple[tuple[int, ...], ...] = ()
     requires: Callable[[], str | None] | None = None
 
     def missing(self) -> str | None:

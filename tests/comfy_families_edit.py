@@ -42,8 +42,8 @@ Each conditioning is made by the core node that makes it in the families' workfl
 * TripoSplat (image to 3D splat): the ``LatentSeqMMFlowModel`` with conditioning by core
   ``TripoSplatConditioning`` itself (stand-in DINOv3 and Flux.2 VAE: the image's DINOv3 tokens as context, its
   Flux.2 latent as ``reference_latents``). Its LATENT is a nested (shape code [B, 8192, 16], camera [B, 1, 5])
-  sequence with no image grid, shrunk here to 64 shape tokens; the pack refuses every method on it by its
-  latent check, the nested LATENT of a workflow as the shape code alone that the matrix gives.
+  pair with no image grid, shrunk here to 64 shape tokens; the matrix gives that nested LATENT, and the pack
+  refuses every method on it by the model's name (it edits one latent tensor).
 
 The transformers are the tiny ones of the Flux and "next" groups, the others shrunk alike (one block of each
 kind, 2 heads). The reference latents are seeded tensors of the shape the family's VAE gives (a stand-in VAE:
@@ -355,9 +355,10 @@ FAMILIES = [
            reference_key="ref_latents",
            note="the input image through ReferenceLatent and the reference method index_timestep_zero; real CFG"),
     Family("TripoSplat", "TripoSplat", TRIPOSPLAT, triposplat_conditioning, (64, 16), cfg=3.0,
-           reference_key="ref_latents", refuses=dict.fromkeys(
+           reference_key="ref_latents", extra_latents=((1, 5),), refuses=dict.fromkeys(
                ("cycle_sde", "sync_sde", "sde_inpaint", "rf_inversion", "sde_drag"),
-               "latent: TripoSplat models take latents [B, 16, H, W]"),
+               "latent: TripoSplat models take a LATENT of 2 tensors (1, 64, 16), (1, 1, 5); the SDE Edit "
+               "methods edit a single latent tensor and do not serve TripoSplat"),
            note="image to 3D splat: nested shape-code + camera latent, no image grid; conditioning by "
                 "TripoSplatConditioning"),
 ]

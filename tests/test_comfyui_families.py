@@ -68,8 +68,15 @@ def models():
     return get
 
 
-def source_latent(family) -> torch.Tensor:
-    return torch.randn(1, *family.latent, generator=torch.Generator().manual_seed(3))
+def source_latent(family):
+    """The family's seeded source latent; a ComfyUI NestedTensor when the family's LATENT has further tensors."""
+    generator = torch.Generator().manual_seed(3)
+    latent = torch.randn(1, *family.latent, generator=generator)
+    if not family.extra_latents:
+        return latent
+    import comfy.nested_tensor
+    return comfy.nested_tensor.NestedTensor([latent, *(torch.randn(1, *shape, generator=generator)
+                                                       for shape in family.extra_latents)])
 
 
 def spatial_mask(family, editable) -> torch.Tensor:

@@ -64,6 +64,17 @@ def parameterization_of(model_sampling) -> Parameterization:
                      f"algebra ((1 - sigma) x0 + s sigma eps) that the SDE Edit samplers invert")
 
 
+def check_single_latent(base_model, shapes: list[tuple[int, ...]], name: str = "latent") -> None:
+    """A LATENT of several tensors (ComfyUI's NestedTensor: TripoSplat's shape code and camera token, an
+    audio-video model's two streams) is refused by the model's name: the methods edit one latent tensor, and
+    the flat pack core samples such a LATENT in has no rows or channels they could keep or mask."""
+    if len(shapes) > 1:
+        model_name = type(base_model.model_config).__name__
+        raise InputError(f"{name}: {model_name} models take a LATENT of {len(shapes)} tensors "
+                         f"{', '.join(str(tuple(shape)) for shape in shapes)}; the SDE Edit methods edit a single "
+                         f"latent tensor and do not serve {model_name}")
+
+
 def check_latent_shape(base_model, samples: torch.Tensor, name: str = "latent") -> None:
     """The latent's rank and channels against the model's latent format, before any model call."""
     latent_format = base_model.latent_format
@@ -88,6 +99,8 @@ def check_image_grid(base_model, samples: torch.Tensor, method: str) -> None:
 def model_latent(model, latent: dict, name: str = "latent", grid_for: str | None = None) -> torch.Tensor:
     """A LATENT's samples as SamplerCustomAdvanced prepares them (empty latents get the model's channels),
     checked against the model's latent format; ``grid_for``: the method that needs an image grid, if any."""
+    if getattr(latent["samples"], "is_nested", False):
+        check_single_latent(model.model, [tuple(tensor.shape) for tensor in latent["samples"].unbind()], name)
     samples = comfy.sample.fix_empty_latent_channels(model, latent["samples"])
     check_latent_shape(model.model, samples, name)
     if grid_for is not None:
@@ -402,6 +415,8 @@ class PackSampler(comfy.samplers.Sampler):
 
         call = SamplerCall(model_wrap, sigmas, latent_image, denoise_mask, parameterization_of(model.model_sampling),
                            denoiser, extra_args, callback)
+        # core samples a nested LATENT as one flat pack and sets the shapes it packed on the model for the run
+        check_single_latent(model, list(getattr(model, "latent_shapes", None) or ()))
         self.check(call)
         check_latent_shape(model, latent_image)
         cfg = getattr(model_wrap, "cfg", None)
