@@ -243,11 +243,27 @@ async function redo(page, read, done) {
   await page.keyboard.press("Control+y");
   const value = await pollUntil(read, done);
   if (done(value)) return value;
-  const seen = await page.evaluate(() => ({
-    redoQueue: window.app.extensionManager?.workflow?.activeWorkflow?.changeTracker?.redoQueue?.length ?? null,
-    focused: document.activeElement?.tagName ?? null,
-  }));
+  const seen = await page.evaluate(() => {
+    const tracker = window.app.extensionManager?.workflow?.activeWorkflow?.changeTracker;
+    // what the last recorded step changed: the paths where the state before it and the current state differ
+    const differences = [];
+    const walk = (before, after, path) => {
+      if (differences.length >= 12 || JSON.stringify(before) === JSON.stringify(after)) return;
+      if (before && after && typeof before === "object" && typeof after === "object") {
+        for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) walk(before[key], after[key], `${path}.${key}`);
+      } else {
+        differences.push(`${path}: ${JSON.stringify(before)?.slice(0, 80)} -> ${JSON.stringify(after)?.slice(0, 80)}`);
+      }
+    };
+    walk(tracker?.undoQueue?.at?.(-1), tracker?.activeState, "state");
+    return {
+      redoQueue: tracker?.redoQueue?.length ?? null,
+      focused: document.activeElement?.tagName ?? null,
+      differences,
+    };
+  });
   console.log(`# Ctrl+Y not applied within 8 s (redo queue ${seen.redoQueue}, focus ${seen.focused}): pressed again`);
+  for (const line of seen.differences) console.log(`#   last history step: ${line}`);
   await page.keyboard.press("Control+y");
   return pollUntil(read, done);
 }
@@ -755,6 +771,12 @@ async function pipelineScenario(page) {
     return { drag: String(drag.id), load: load.id, saveSource: String(saveSource.id), saveResult: String(saveResult.id) };
   }, { nodeType: NODE, image: args.image, ckpt: args.ckpt, seed: Math.floor(Math.random() * 2 ** 31) });
   if (args.mode === "subgraph") {
+    // Saved and loaded once, as a user's workflow is, before the history steps below: on 1.27.10 a graph made in the
+    // session and then converted serializes unlike the same graph loaded (widgets_values of nodes without widgets,
+    // an input's shape on the subgraph node), so the undo of a stroke restored a state that a stray history check
+    // then took for a new step, emptying the redo queue (1 in 8 subgraph runs under load).
+    await openDragSubgraph(page);
+    await saveClearAndReload(page, 600);
     const inside = await openDragSubgraph(page);
     check("subgraph: the SDE-Drag node is inside a subgraph, opened on the canvas", inside.opened, JSON.stringify(inside));
     ids.drag = inside.executionId; // the prompt names the node by the subgraph node's id and its own
