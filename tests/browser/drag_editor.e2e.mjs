@@ -950,7 +950,9 @@ async function pipelineScenario(page) {
   const second = await queueAndWait(page);
   check("reloaded workflow: run succeeds", second.entry?.status?.status_str === "success", JSON.stringify(second.entry?.status).slice(0, 2000));
   const cached = second.entry?.status?.messages?.find((m) => m[0] === "execution_cached")?.[1]?.nodes ?? [];
-  check("reloaded workflow: SDE-Drag ran again (not from the cache)", !cached.map(String).includes(ids.drag), JSON.stringify(cached));
+  check("reloaded workflow: SDE-Drag ran again (not from the cache)", !cached.map(String).includes(ids.drag),
+    `cached ${JSON.stringify(cached)}; prompt ${second.id} (first run ${first.id}); SDE-Drag inputs first ` +
+    `${JSON.stringify(first.entry?.prompt?.[2]?.[ids.drag]?.inputs ?? null).slice(0, 300)}`);
   equal("reloaded workflow: the same prompt inputs for SDE-Drag", second.entry?.prompt[2][ids.drag].inputs, sent);
 
   if (args.mode !== "subgraph") await connectedMaskScenario(page, ids, afterErase);
