@@ -776,17 +776,18 @@ async function pipelineScenario(page) {
     app.canvas.ds.scale = 1;
     return { drag: String(drag.id), load: load.id, saveSource: String(saveSource.id), saveResult: String(saveResult.id) };
   }, { nodeType: NODE, image: args.image, ckpt: args.ckpt, seed: Math.floor(Math.random() * 2 ** 31) });
+  // Before 1.49 the graph is saved and loaded once, as a user's workflow is, before the history steps below: on
+  // 1.27.10 and 1.35.9 a graph made in the session serializes unlike the same graph loaded (widgets_values of nodes
+  // without widgets, extra.workflowRendererVersion, an input's shape on a subgraph node), so the undo of a stroke
+  // restored a state that a stray history check then took for a new step, emptying the redo queue (under load: 1 in
+  // 8 subgraph runs on 1.27.10, once in a full 0.8.0 tier in litegraph mode). Not on 1.49.6: a workflow loaded again
+  // there keeps the widget values of its subgraph's first load (seen with a core CLIPTextEncode as much as with
+  // SDE-Drag), so the save-and-reload checks below would fail in subgraph mode.
+  if (args.mode === "subgraph") await openDragSubgraph(page, false);
+  if (versionBelow(await page.evaluate(() => window.__COMFYUI_FRONTEND_VERSION__ ?? "0"), [1, 49])) {
+    await saveClearAndReload(page, 600);
+  }
   if (args.mode === "subgraph") {
-    // Before 1.49 the graph is saved and loaded once, as a user's workflow is, before the history steps below: on
-    // 1.27.10 a graph made in the session and then converted serializes unlike the same graph loaded (widgets_values
-    // of nodes without widgets, an input's shape on the subgraph node), so the undo of a stroke restored a state
-    // that a stray history check then took for a new step, emptying the redo queue (1 in 8 subgraph runs under
-    // load). Not on 1.49.6: a workflow loaded again there keeps the widget values of its subgraph's first load
-    // (seen with a core CLIPTextEncode as much as with SDE-Drag), so the save-and-reload checks below would fail.
-    await openDragSubgraph(page, false);
-    if (versionBelow(await page.evaluate(() => window.__COMFYUI_FRONTEND_VERSION__ ?? "0"), [1, 49])) {
-      await saveClearAndReload(page, 600);
-    }
     const inside = await openDragSubgraph(page);
     check("subgraph: the SDE-Drag node is inside a subgraph, opened on the canvas", inside.opened, JSON.stringify(inside));
     ids.drag = inside.executionId; // the prompt names the node by the subgraph node's id and its own
