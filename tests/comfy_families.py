@@ -35,8 +35,9 @@ class Family:
     frames, ``latent = (C, T, H, W)`` with T > 1); ``reference_key``: for an instruction-edit family, whose
     conditioning carries ``reference_latents``, the key of the model call's conditioning that the model
     builds from them (e.g. ``ref_latents``); ``extra_latents``: the shapes of the further tensors that a
-    nested LATENT of the family carries after ``latent`` (TripoSplat's camera token); ``requires``: a further check of the running ComfyUI, giving why
-    it cannot build the family (e.g. a model option a release lacks), or None.
+    nested LATENT of the family carries after ``latent`` (TripoSplat's camera token); ``requires``: a further
+    check of the running ComfyUI, giving why it cannot build the family (e.g. a model option a release lacks),
+    or None.
     """
 
     name: str

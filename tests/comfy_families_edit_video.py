@@ -112,28 +112,24 @@ def fun_control_conditioning(latent_channels: int):
     return conditioning
 
 
-def humo_conditioning(seed: int) -> list:
-    """The positive of ``WanHuMoImageToVideo`` with a reference image and Whisper large-v3 features."""
-    import comfy_harness as harness
-    from comfy_extras import nodes_wan
-    text = tokens(seed, 6, 4096)
-    positive, _, _ = harness.call_node(nodes_wan.WanHuMoImageToVideo, positive=text, negative=text,
-                                       vae=WanVideoEncoder(seed), width=WIDTH, height=HEIGHT, length=LENGTH,
-                                       batch_size=1, ref_image=_image(seed),
-                                       audio_encoder_output=audio_encoder_output(seed, 33, 1280))
-    return positive
+def audio_reference_conditioning(node: str, layers: int, width: int):
+    """The positive of core ``node`` (a Wan audio-to-video node) with a reference image and an audio encoder's
+    ``layers`` hidden states of ``width``: Whisper large-v3 (33 x 1280) for HuMo, wav2vec2-large (25 x 1024) for
+    S2V."""
+    def conditioning(seed: int) -> list:
+        import comfy_harness as harness
+        from comfy_extras import nodes_wan
+        text = tokens(seed, 6, 4096)
+        positive, _, _ = harness.call_node(getattr(nodes_wan, node), positive=text, negative=text,
+                                           vae=WanVideoEncoder(seed), width=WIDTH, height=HEIGHT, length=LENGTH,
+                                           batch_size=1, ref_image=_image(seed),
+                                           audio_encoder_output=audio_encoder_output(seed, layers, width))
+        return positive
+    return conditioning
 
 
-def s2v_conditioning(seed: int) -> list:
-    """The positive of ``WanSoundImageToVideo`` with a reference image and wav2vec2-large features."""
-    import comfy_harness as harness
-    from comfy_extras import nodes_wan
-    text = tokens(seed, 6, 4096)
-    positive, _, _ = harness.call_node(nodes_wan.WanSoundImageToVideo, positive=text, negative=text,
-                                       vae=WanVideoEncoder(seed), width=WIDTH, height=HEIGHT, length=LENGTH,
-                                       batch_size=1, ref_image=_image(seed),
-                                       audio_encoder_output=audio_encoder_output(seed, 25, 1024))
-    return positive
+humo_conditioning = audio_reference_conditioning("WanHuMoImageToVideo", 33, 1280)
+s2v_conditioning = audio_reference_conditioning("WanSoundImageToVideo", 25, 1024)
 
 
 def _colored_mask(frames: int, background: float, seed: int) -> torch.Tensor:

@@ -350,7 +350,7 @@ async function main() {
 
     if (args.mode === "subgraph") { // the SDE-Drag node inside a subgraph: the mask-and-run scenario
       check("the test server can run the graph (tiny checkpoint, test conditioning)", await canQueue());
-      await pipelineScenario(page);
+      await pipelineScenario(page, frontend);
     } else {
       // ---- 0. the shipped example workflow (if there is one yet): the editor reads its drag_points -----------
       if (fs.existsSync(args.example)) {
@@ -617,7 +617,7 @@ async function main() {
           equal("the pairs are still there", JSON.parse(state.text).pairs, want);
           await screenshot(page, "5_after_run_preview.png");
         }
-        await pipelineScenario(page);
+        await pipelineScenario(page, frontend);
       }
     }
 
@@ -740,7 +740,7 @@ const blend = (colour, over, alpha) => colour.map((v, i) => v * (1 - alpha) + ov
  * read-only. Writes report.json (prompt ids and node ids) for tests/test_browser_drag_editor.py, which compares
  * the saved latents bit for bit.
  */
-async function pipelineScenario(page) {
+async function pipelineScenario(page, frontend) {
   await installGraphHelpers(page);
   const ids = await page.evaluate(({ nodeType, image, ckpt, seed }) => {
     const { app } = window;
@@ -784,7 +784,7 @@ async function pipelineScenario(page) {
   // there keeps the widget values of its subgraph's first load (seen with a core CLIPTextEncode as much as with
   // SDE-Drag), so the save-and-reload checks below would fail in subgraph mode.
   if (args.mode === "subgraph") await openDragSubgraph(page, false);
-  if (versionBelow(await page.evaluate(() => window.__COMFYUI_FRONTEND_VERSION__ ?? "0"), [1, 49])) {
+  if (versionBelow(frontend, [1, 49])) {
     await saveClearAndReload(page, 600);
   }
   if (args.mode === "subgraph") {
